@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "pard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pard", targets: ["pard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin C targets: system libraries plus header-only shims.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+
+        // Reading checkpoints and tensor files (zip, pickle, safetensors, npy). Knows nothing of the model.
+        .target(name: "PardCheckpoint"),
+        // CLIP's byte-level BPE tokenizer.
+        .target(name: "CLIPTokenizer"),
+        // Attribute sets: names, sentences, exclusive groups, labels over a threshold.
+        .target(name: "PARAttributes"),
+        // Shared by every test target: fixture paths, checkpoint rewriting.
+        .target(name: "PardTestSupport", dependencies: ["PardCheckpoint"]),
+        // The PromptPAR model: numeric core, encoders, fusion, attribute sets. Knows nothing of video.
+        .target(name: "PromptPAR", dependencies: ["COpenBLAS", "PardCheckpoint", "CLIPTokenizer", "PARAttributes"]),
+        // FFmpeg decoding, detections, crops. Knows nothing of the model.
+        .target(name: "PardVideo", dependencies: ["CFFmpeg"]),
+        // Joins video and model: batching, tracks, events.
+        .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo"]),
+        .executableTarget(name: "pard", dependencies: [
+            "PromptPAR", "PardVideo", "PardPipeline", "PardCheckpoint", "PARAttributes",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "PardCheckpointTests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
+        .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "PardTestSupport"]),
+        .testTarget(name: "PARAttributesTests", dependencies: ["PARAttributes", "PardTestSupport"]),
+        .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "PardCheckpoint", "PardTestSupport"]),
+        .testTarget(name: "PardVideoTests", dependencies: ["PardVideo", "PardCheckpoint", "PardTestSupport"]),
+        .testTarget(name: "PardCLITests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
+    ]
+)

@@ -1,0 +1,13 @@
+#ifndef PARD_CFFMPEG_SHIM_H
+#define PARD_CFFMPEG_SHIM_H
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+#include <libswscale/swscale.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/error.h>
+
+// Macros Swift cannot see, as functions.
+static inline int pard_averror(int e) { return AVERROR(e); }
+static inline int pard_averror_eof(void) { return AVERROR_EOF; }
+static inline int64_t pard_av_nopts_value(void) { return AV_NOPTS_VALUE; }
+#endif
