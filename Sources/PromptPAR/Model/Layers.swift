@@ -1,0 +1,96 @@
+/// Weights of the layers PromptPAR is made of. Immutable after load and shared by every worker.
+
+/// `y = x · weightᵀ + bias`: weight `[outFeatures, inFeatures]` (PyTorch's layout), bias `[outFeatures]`.
+public struct Linear: Sendable {
+    public let weight: [Float]
+    public let bias: [Float]?
+    public let inFeatures: Int
+    public let outFeatures: Int
+
+    /// `out[rows, outFeatures] = x[rows, inFeatures] · weightᵀ (+ bias)`, rows `ldx`/`ldo` apart.
+    /// With `accumulate` the product is added to `out` (a residual connection for free); with
+    /// `activation` it is applied after the bias.
+    func apply(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil,
+               into out: UnsafeMutablePointer<Float>, ldo: Int? = nil, accumulate: Bool = false,
+               activation: Activation? = nil) {
+        guard rows > 0 else { return }
+        let ldo = ldo ?? outFeatures
+        weight.withUnsafeBufferPointer { w in
+            GEMM.abT(m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx ?? inFeatures,
+                     b: w.baseAddress!, ldb: inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
+        }
+        if let activation {
+            // The loader gives every MLP layer a bias (`Linear(... bias: true)` in both models).
+            let bias = self.bias ?? [Float](repeating: 0, count: outFeatures)
+            precondition(ldo == outFeatures, "activation needs a contiguous output")
+            bias.withUnsafeBufferPointer { b in
+                switch activation {
+                case .quickGELU: Elementwise.biasQuickGELU(out, rows: rows, n: outFeatures, bias: b.baseAddress!)
+                case .gelu: Elementwise.biasGELU(out, rows: rows, n: outFeatures, bias: b.baseAddress!)
+                }
+            }
+        } else if let bias {
+            bias.withUnsafeBufferPointer { b in
+                if ldo == outFeatures {
+                    Elementwise.addBias(out, rows: rows, n: outFeatures, bias: b.baseAddress!)
+                } else {
+                    for r in 0..<rows { Elementwise.addBias(out + r * ldo, rows: 1, n: outFeatures, bias: b.baseAddress!) }
+                }
+            }
+        }
+    }
+
+    /// Multiply-adds per input row.
+    var flopsPerRow: Int { 2 * inFeatures * outFeatures }
+}
+
+/// LayerNorm over the last axis: gamma, beta `[width]`.
+public struct LayerNorm: Sendable {
+    public let gamma: [Float]
+    public let beta: [Float]
+    public let eps: Float
+    public var width: Int { gamma.count }
+
+    func apply(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil,
+               into out: UnsafeMutablePointer<Float>, ldo: Int? = nil) {
+        gamma.withUnsafeBufferPointer { g in
+            beta.withUnsafeBufferPointer { b in
+                Elementwise.layerNorm(x, ldx: ldx ?? width, rows: rows, n: width, gamma: g.baseAddress!,
+                                      beta: b.baseAddress!, eps: eps, out: out, ldo: ldo ?? width)
+            }
+        }
+    }
+}
+
+/// The MLP's activation.
+public enum Activation: Sendable {
+    /// `x * sigmoid(1.702 x)`, CLIP's.
+    case quickGELU
+    /// `0.5 x (1 + erf(x / sqrt 2))`, timm's `nn.GELU`.
+    case gelu
+}
+
+/// A pre-norm transformer block: `x += attn(ln1(x))`, `x += fc2(act(fc1(ln2(x))))`.
+/// CLIP's `ResidualAttentionBlock` (QuickGELU, LayerNorm eps 1e-5, `width/64` heads) and timm's ViT
+/// `Block` used by the fusion (exact GELU, eps 1e-6, 12 heads) are both this.
+public struct TransformerBlock: Sendable {
+    public let norm1: LayerNorm
+    /// `[3*width, width]`: q, k, v stacked.
+    public let qkv: Linear
+    public let attnOut: Linear
+    public let norm2: LayerNorm
+    public let fc1: Linear
+    public let fc2: Linear
+    public let heads: Int
+    public let activation: Activation
+
+    public var width: Int { norm1.width }
+    public var headDim: Int { width / heads }
+    public var hidden: Int { fc1.outFeatures }
+
+    /// Multiply-adds (x2) for one sequence of `seq` tokens of which `queries` are computed.
+    func flops(seq: Int, queries: Int) -> Int {
+        seq * qkv.flopsPerRow + queries * (attnOut.flopsPerRow + fc1.flopsPerRow + fc2.flopsPerRow)
+            + 2 * 2 * queries * seq * width
+    }
+}

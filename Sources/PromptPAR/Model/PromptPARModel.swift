@@ -1,0 +1,118 @@
+/// A loaded PromptPAR model: immutable weights, shared by every worker (each with its own
+/// `InferenceSession`). The text features are computed at load and the text encoder released.
+public final class PromptPARModel: Sendable {
+    public let config: ModelConfig
+    let vision: VisionEncoder
+    let fusion: Fusion
+    /// `[A, E]`: text features of the attribute sentences.
+    public let textFeatures: [Float]
+
+    /// Builds the model from tensors. `textFeatures` `[A, E]` comes from the file (pard's own format)
+    /// or from running the text encoder on the attribute sentences' tokens (`tokens`, A x 77 ids).
+    public init(source: any WeightSource, tokens: [[Int32]]?) throws(ModelError) {
+        let loader = ModelLoader(source: source)
+        let c = try loader.config()
+        config = c
+        if source.has(SourceNames.textFeatures) {
+            textFeatures = try source.load(SourceNames.textFeatures, [c.attributes, c.embedWidth])
+        } else {
+            guard let tokens else {
+                throw .unsupportedModel(file: source.path, "the file has no text features and no attribute sentences were given")
+            }
+            guard tokens.count == c.attributes else {
+                throw .attributes("the model has \(c.attributes) attribute heads but \(tokens.count) sentences were given")
+            }
+            // The text encoder lives only for this call.
+            guard let text = try loader.text(c) else { throw .missingTensor("token_embedding.weight", file: source.path) }
+            textFeatures = try text.encode(tokens: tokens)
+        }
+        vision = try loader.vision(c)
+        fusion = try loader.fusion(c, textFeatures: textFeatures)
+    }
+
+    /// Text features `[A, E]` of the sentences' tokens, with the file's text encoder (for tests and
+    /// `pard convert`).
+    public static func textFeatures(source: any WeightSource, tokens: [[Int32]]) throws(ModelError) -> [Float] {
+        let loader = ModelLoader(source: source)
+        let c = try loader.config()
+        guard let text = try loader.text(c) else { throw .missingTensor("token_embedding.weight", file: source.path) }
+        return try text.encode(tokens: tokens)
+    }
+
+    /// Floats of one input image, `3 * S * S`.
+    public var imageFloats: Int { 3 * config.imageSize * config.imageSize }
+}
+
+/// Names pard adds to the official ones in its own files.
+public enum SourceNames {
+    /// `[A, E]` text features, precomputed by `pard convert`.
+    public static let textFeatures = "text_features"
+}
+
+/// One worker's state: a workspace sized at creation for up to `maxBatch` images. Not thread-safe;
+/// make one per thread.
+public final class InferenceSession {
+    public let model: PromptPARModel
+    public let maxBatch: Int
+    private let workspace: Workspace
+    private let visionBuffers: VisionEncoder.Buffers
+    private let fusionBuffers: Fusion.Buffers
+    /// `[maxBatch, T, E]`: visual tokens of the last batch.
+    private let tokens: UnsafeMutablePointer<Float>
+
+    public init(model: PromptPARModel, maxBatch: Int) {
+        self.model = model
+        self.maxBatch = max(1, maxBatch)
+        let c = model.config, b = self.maxBatch
+        let tokenCount = b * c.tokens * c.embedWidth
+        workspace = Workspace(capacity: Workspace.size(
+            VisionEncoder.Buffers.sizes(c, batch: b) + Fusion.Buffers.sizes(model.fusion, tokens: c.tokens, batch: b) + [tokenCount]))
+        visionBuffers = VisionEncoder.Buffers(workspace, c, batch: b)
+        fusionBuffers = Fusion.Buffers(workspace, model.fusion, tokens: c.tokens, batch: b)
+        tokens = workspace.carve(tokenCount)
+    }
+
+    /// Bytes of activation memory this session holds.
+    public var workspaceBytes: Int { workspace.capacity * MemoryLayout<Float>.size }
+
+    /// BN logits `[count, A]` of `count <= maxBatch` images `[count, 3, S, S]`. Does not allocate.
+    public func run(images: UnsafePointer<Float>, count: Int, logits: UnsafeMutablePointer<Float>) {
+        precondition(count <= maxBatch, "batch of \(count) exceeds the session's \(maxBatch)")
+        guard count > 0 else { return }
+        runVision(images: images, count: count)
+        model.fusion.forward(visualTokens: tokens, tokens: model.config.tokens, batch: count,
+                             buffers: fusionBuffers, logits: logits)
+    }
+
+    /// The vision encoder alone: fills `visualTokens` (for benchmarks and tests).
+    public func runVision(images: UnsafePointer<Float>, count: Int) {
+        model.vision.forward(images: images, batch: count, buffers: visionBuffers, tokens: tokens)
+    }
+
+    /// Visual tokens `[count, T, E]` of the last run.
+    public func visualTokens(count: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: tokens, count: count * model.config.tokens * model.config.embedWidth))
+    }
+
+    /// Convenience for tools and tests (allocates): logits `[n, A]` of `n` images, in batches.
+    public func logits(images: [Float]) throws(ModelError) -> [Float] {
+        let per = model.imageFloats, a = model.config.attributes
+        guard images.count % per == 0 else { throw .badInput("images", expected: (images.count / per + 1) * per, found: images.count) }
+        let n = images.count / per
+        var out = [Float](repeating: 0, count: n * a)
+        images.withUnsafeBufferPointer { img in
+            out.withUnsafeMutableBufferPointer { o in
+                var i = 0
+                while i < n {
+                    let k = min(maxBatch, n - i)
+                    run(images: img.baseAddress! + i * per, count: k, logits: o.baseAddress! + i * a)
+                    i += k
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// `1 / (1 + exp(-x))`.
+public func sigmoid(_ x: Float) -> Float { 1 / (1 + Elementwise.exp(-x)) }

@@ -1,0 +1,49 @@
+extension TransformerBlock {
+    /// Runs the block in place on `x`, `[batch, seq, width]`.
+    ///
+    /// Only the query rows `outputRows` of each sequence are computed and updated (keys and values
+    /// still come from every row): the fusion's last block needs the attribute rows only. Other rows
+    /// are left as they were.
+    func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask,
+                 outputRows: Range<Int>? = nil, scratch s: BlockScratch) {
+        let w = width
+        let rows = outputRows ?? 0..<seq
+        let m = rows.count
+        let all = batch * seq
+        let scale = 1 / Float(headDim).squareRoot()
+
+        norm1.apply(x, rows: all, into: s.normed)
+        qkv.apply(s.normed, rows: all, into: s.wide)
+        for b in 0..<batch {
+            Attention.run(qkv: s.wide + b * seq * 3 * w, seq: seq, width: w, heads: heads, headDim: headDim,
+                          scale: scale, mask: mask, queryRows: rows, scores: s.scores,
+                          out: s.normed + b * m * w)
+        }
+        // x[rows] += attn · Woᵀ + bo
+        if m == seq {
+            attnOut.apply(s.normed, rows: all, into: x, accumulate: true)
+        } else {
+            for b in 0..<batch {
+                attnOut.apply(s.normed + b * m * w, rows: m, into: x + (b * seq + rows.lowerBound) * w, accumulate: true)
+            }
+        }
+        // x[rows] += fc2(act(fc1(ln2(x[rows]))))
+        let hidden = self.hidden
+        if m == seq {
+            norm2.apply(x, rows: all, into: s.normed)
+        } else {
+            for b in 0..<batch {
+                norm2.apply(x + (b * seq + rows.lowerBound) * w, rows: m, into: s.normed + b * m * w)
+            }
+        }
+        let n = batch * m
+        fc1.apply(s.normed, rows: n, into: s.wide, activation: activation)
+        if m == seq {
+            fc2.apply(s.wide, rows: all, into: x, accumulate: true)
+        } else {
+            for b in 0..<batch {
+                fc2.apply(s.wide + b * m * hidden, rows: m, into: x + (b * seq + rows.lowerBound) * w, accumulate: true)
+            }
+        }
+    }
+}
