@@ -1,7 +1,9 @@
+import PardCheckpoint
+
 /// Builds the model's layers from a `WeightSource`, deriving every size from tensor shapes and
 /// checking every shape (the error names the tensor and both shapes).
 struct ModelLoader {
-    let source: any WeightSource
+    let source: any TensorSource
 
     func linear(_ prefix: String, in inF: Int, out outF: Int, bias: Bool = true) throws(ModelError) -> Linear {
         Linear(weight: try source.load("\(prefix).weight", [outF, inF]),

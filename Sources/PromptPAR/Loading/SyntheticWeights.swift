@@ -1,7 +1,9 @@
+import PardCheckpoint
+
 /// Random weights of a given size, built in memory: the full-size released model for `pard bench`
 /// without a checkpoint. Values are deterministic (seeded by tensor name) and of realistic scale, so
 /// the arithmetic is representative; the outputs mean nothing.
-public struct SyntheticWeights: WeightSource {
+public struct SyntheticWeights: TensorSource {
     public let path = "<synthetic>"
     private let shapes: [String: [Int]]
 
@@ -48,9 +50,16 @@ public struct SyntheticWeights: WeightSource {
         shapes = s
     }
 
+    public var tensorNames: [String] { shapes.keys.sorted() }
+
     public func shape(of name: String) -> [Int]? { shapes[name] }
 
-    public func floats(_ name: String) throws(ModelError) -> [Float] {
+    public func tensorInfo(_ name: String) throws(CheckpointError) -> TensorInfo {
+        guard let shape = shapes[name] else { throw .missingTensor(name, file: path) }
+        return TensorInfo(name: name, dtype: .float32, shape: shape)
+    }
+
+    public func floats(_ name: String) throws(CheckpointError) -> [Float] {
         guard let shape = shapes[name] else { throw .missingTensor(name, file: path) }
         let count = shape.reduce(1, *)
         // LayerNorm and BatchNorm scales near 1, variances positive, everything else small and centred.

@@ -1,3 +1,5 @@
+import PardCheckpoint
+
 /// A loaded PromptPAR model: immutable weights, shared by every worker (each with its own
 /// `InferenceSession`). The text features are computed at load and the text encoder released.
 public final class PromptPARModel: Sendable {
@@ -9,7 +11,7 @@ public final class PromptPARModel: Sendable {
 
     /// Builds the model from tensors. `textFeatures` `[A, E]` comes from the file (pard's own format)
     /// or from running the text encoder on the attribute sentences' tokens (`tokens`, A x 77 ids).
-    public init(source: any WeightSource, tokens: [[Int32]]?) throws(ModelError) {
+    public init(source: any TensorSource, tokens: [[Int32]]?) throws(ModelError) {
         let loader = ModelLoader(source: source)
         let c = try loader.config()
         config = c
@@ -32,7 +34,7 @@ public final class PromptPARModel: Sendable {
 
     /// Text features `[A, E]` of the sentences' tokens, with the file's text encoder (for tests and
     /// `pard convert`).
-    public static func textFeatures(source: any WeightSource, tokens: [[Int32]]) throws(ModelError) -> [Float] {
+    public static func textFeatures(source: any TensorSource, tokens: [[Int32]]) throws(ModelError) -> [Float] {
         let loader = ModelLoader(source: source)
         let c = try loader.config()
         guard let text = try loader.text(c) else { throw .missingTensor("token_embedding.weight", file: source.path) }
