@@ -40,7 +40,7 @@ let package = Package(
         // FFmpeg decoding, detections, crops. Knows nothing of the model.
         .target(name: "PardVideo", dependencies: ["CFFmpeg"]),
         // Joins video and model: batching, tracks, events.
-        .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo"]),
+        .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo", "PARAttributes", "PardCheckpoint"]),
         .executableTarget(name: "pard", dependencies: [
             "PromptPAR", "PardVideo", "PardPipeline", "PardCheckpoint", "PARAttributes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -12,8 +12,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badTokens(String)
     /// Input to `classify` of the wrong size (what, expected floats, found floats).
     case badInput(String, expected: Int, found: Int)
-    /// The attribute set does not fit the model.
+    /// The attribute set does not fit the model, or could not be read.
     case attributes(String)
+    /// The BPE vocabulary could not be found or read, or a sentence could not be tokenised.
+    case vocabulary(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badTokens(let why): "text encoder input: \(why)"
         case .badInput(let what, let expected, let found): "\(what): expected \(expected) floats, found \(found)"
         case .attributes(let why): why
+        case .vocabulary(let why): why
         }
     }
 }

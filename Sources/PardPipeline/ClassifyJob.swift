@@ -1,0 +1,47 @@
+import PARAttributes
+import PardCheckpoint
+import PromptPAR
+
+/// `pard classify`: images already normalised in a `[N, 3, S, S]` `.npy`, one JSON line per image in
+/// input order.
+public enum ClassifyJob {
+    /// Classifies every image of `npyPath`, calling `emit` with each line (no newline).
+    public static func run(_ loaded: LoadedModel, npyPath: String, threshold: Float, batch: Int,
+                           emit: (String) throws -> Void) throws {
+        let array: NPYArray
+        do { array = try NPY.read(npyPath) } catch { throw PipelineError.input(error.description) }
+        let s = loaded.model.config.imageSize
+        guard array.shape.count == 4, array.shape[1] == 3, array.shape[2] == s, array.shape[3] == s else {
+            throw PipelineError.input("\(npyPath): shape \(array.shape), expected [N, 3, \(s), \(s)] (normalised images)")
+        }
+        let n = array.shape[0], per = loaded.model.imageFloats, a = loaded.model.config.attributes
+        let session = InferenceSession(model: loaded.model, maxBatch: max(1, min(batch, n)))
+        var logits = [Float](repeating: 0, count: session.maxBatch * a)
+        var start = 0
+        while start < n {
+            let k = min(session.maxBatch, n - start)
+            array.values.withUnsafeBufferPointer { img in
+                logits.withUnsafeMutableBufferPointer { out in
+                    session.run(images: img.baseAddress! + start * per, count: k, logits: out.baseAddress!)
+                }
+            }
+            for i in 0..<k {
+                let result = AttributeResult(logits: Array(logits[(i * a)..<((i + 1) * a)]), attributes: loaded.attributes, threshold: threshold)
+                try emit(line(index: start + i, input: "\(npyPath)[\(start + i)]", result: result, attributes: loaded.attributes))
+            }
+            start += k
+        }
+    }
+
+    /// One output line: index, input, logits, probs (head order), attributes (name -> probability), labels.
+    public static func line(index: Int, input: String, result: AttributeResult, attributes: AttributeSet) -> String {
+        var o = JSONLine()
+        o.add("index", index)
+        o.add("input", input)
+        o.add("logits", floats: result.logits)
+        o.add("probs", floats: result.probabilities)
+        o.add("attributes", object: result.attributesObject(attributes, decimals: 4))
+        o.add("labels", strings: result.labelNames(attributes))
+        return o.string
+    }
+}
