@@ -1,7 +1,7 @@
 import ArgumentParser
 
 
-struct Pard: AsyncParsableCommand {
+struct Pard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pard",
         abstract: "Pedestrian attribute recognition (PromptPAR) on the CPU.",

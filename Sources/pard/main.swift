@@ -2,4 +2,4 @@
 // OpenBLAS picks its kernel when the process starts, so a fast kernel is ensured by re-executing with
 // OPENBLAS_CORETYPE set before anything else happens.
 OpenBLASEnvironment.ensureFastKernel()
-await Pard.main()
+Pard.main()
