@@ -35,13 +35,8 @@ struct BenchCommand: ParsableCommand {
         BLAS.setThreads(threads)
         let config = SyntheticWeights.releasedShape
         let loadStart = Date()
-        let source = SyntheticWeights(config: config)
-        let tokens = (0..<config.attributes).map { a -> [Int32] in
-            var ids = [Int32](repeating: 0, count: ModelConfig.contextLength)
-            ids[0] = 49406; ids[1] = Int32(320 + a); ids[2] = Int32(1000 + a); ids[3] = 49407
-            return ids
-        }
-        let model = try PromptPARModel(source: source, tokens: tokens)
+        let model: PromptPARModel
+        do { model = try ModelFile.synthetic().model } catch { throw CLIError(error.description) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
         for b in batch {

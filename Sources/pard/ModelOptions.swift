@@ -5,7 +5,7 @@ import PromptPAR
 /// Options shared by the commands that load a model.
 struct ModelOptions: ParsableArguments {
     @Option(help: "A released PromptPAR checkpoint (.pth) or a file made by pard convert (.safetensors).")
-    var checkpoint: String
+    var checkpoint: String?
 
     @Option(help: "Attribute set: a preset (PA100k, PETA, PETAzs, RAPV1, RAPV2, RAPzs, WIDER, UPAR) or a JSON file. Default: the preset whose size matches the model.")
     var attributes: String?
@@ -17,17 +17,21 @@ struct ModelOptions: ParsableArguments {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        guard FileManager.default.fileExists(atPath: checkpoint) else {
+        if let checkpoint, !FileManager.default.fileExists(atPath: checkpoint) {
             throw ValidationError("--checkpoint \(checkpoint): no such file")
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Loads the model, reporting the failure as one line naming the problem.
-    func load() throws -> LoadedModel {
+    /// Loads the model (`synthetic`: the released layout with random weights), reporting a failure as one
+    /// line naming the problem.
+    func load(synthetic: Bool = false) throws -> LoadedModel {
         BLAS.setThreads(threads)
-        do { return try ModelFile.load(path: checkpoint, attributes: attributes, vocabulary: vocabulary) }
-        catch { throw CLIError(error.description) }
+        do {
+            if synthetic { return try ModelFile.synthetic() }
+            guard let checkpoint else { throw CLIError("--checkpoint FILE is required (a .pth or .safetensors model)") }
+            return try ModelFile.load(path: checkpoint, attributes: attributes, vocabulary: vocabulary)
+        } catch let error as CLIError { throw error } catch { throw CLIError("\(error)") }
     }
 }
 

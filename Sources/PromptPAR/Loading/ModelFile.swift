@@ -9,6 +9,12 @@ public struct LoadedModel: Sendable {
     public let attributes: AttributeSet
     /// The file it came from.
     public let path: String
+
+    public init(model: PromptPARModel, attributes: AttributeSet, path: String) {
+        self.model = model
+        self.attributes = attributes
+        self.path = path
+    }
 }
 
 /// Opening the files pard runs: the released `.pth` checkpoints and pard's own `.safetensors`
@@ -65,6 +71,21 @@ public enum ModelFile {
         let set = try resolveAttributes(attributes, count: heads, searchPaths: searchPaths)
         let tokens = try tokenize(set.sentences, vocabulary: vocabulary)
         return LoadedModel(model: try PromptPARModel(source: source, tokens: tokens), attributes: set, path: path)
+    }
+
+    /// The released ViT-L/14 layout with random weights (`SyntheticWeights`), named by the PA100k preset:
+    /// for benchmarks and dry runs without a checkpoint. Its outputs mean nothing.
+    public static func synthetic(searchPaths: [URL] = AttributeSet.defaultSearchPaths()) throws(ModelError) -> LoadedModel {
+        let config = SyntheticWeights.releasedShape
+        let set = try resolveAttributes("PA100k", count: config.attributes, searchPaths: searchPaths)
+        // Token ids need no vocabulary: any valid ids exercise the text encoder the same way.
+        let tokens = (0..<config.attributes).map { a -> [Int32] in
+            var ids = [Int32](repeating: 0, count: ModelConfig.contextLength)
+            ids[0] = 49406; ids[1] = Int32(320 + a); ids[2] = Int32(1000 + a); ids[3] = 49407
+            return ids
+        }
+        let model = try PromptPARModel(source: SyntheticWeights(config: config), tokens: tokens)
+        return LoadedModel(model: model, attributes: set, path: "<synthetic ViT-L/14>")
     }
 
     /// The attribute set for a model with `count` heads.
