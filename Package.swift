@@ -4,10 +4,11 @@ import PackageDescription
 // The model's element-wise kernels (softmax, GELU, LayerNorm) are plain loops the compiler vectorises;
 // on x86-64 they are built for AVX2/FMA (x86-64-v3: Haswell, Zen and later), about twice as fast as the
 // SSE2 baseline. OpenBLAS picks its own kernels at run time.
+// The numeric code is optimised in debug builds too, so that the tests run the model at a usable speed.
 #if arch(x86_64)
-let vectorISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+let vectorISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .unsafeFlags(["-O"], .when(configuration: .debug))]
 #else
-let vectorISA: [SwiftSetting] = []
+let vectorISA: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
 let package = Package(
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "PARAttributesTests", dependencies: ["PARAttributes", "PardTestSupport"]),
         .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardVideoTests", dependencies: ["PardVideo", "PardCheckpoint", "PardTestSupport"]),
+        .testTarget(name: "PardPipelineTests", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardCLITests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
     ]
 )

@@ -1,0 +1,64 @@
+import Foundation
+
+/// How a `VideoDecoder` opens and decodes its input.
+///
+/// Files need nothing but the defaults. A live source (RTSP, HTTP) passes demuxer options such as
+/// `formatOptions = ["rtsp_transport": "tcp", "timeout": "5000000"]` (microseconds) and an
+/// `interrupt` hook so that a blocking read can be abandoned from another thread.
+public struct DecoderOptions: Sendable {
+    /// What to do when the decoder rejects a packet as corrupt.
+    public enum CorruptDataPolicy: Sendable, Equatable {
+        /// Stop: deliver the frames still inside the decoder, then throw `VideoError.decodeFailed`.
+        case stop
+        /// Drop the packet, count it in `VideoDecoder.skippedPackets` and go on (live streams
+        /// with packet loss).
+        case skip
+    }
+
+    /// Decoder threads; 0 lets FFmpeg choose (one per core). Frame threading delays output by
+    /// about one frame per thread; a live source wanting low latency can pass
+    /// `codecOptions["thread_type"] = "slice"`.
+    public var threads: Int
+    /// Force a demuxer by FFmpeg name ("rtsp", "image2", "mpegts"); nil lets FFmpeg probe.
+    public var formatName: String?
+    /// Passed to `avformat_open_input` (demuxer and protocol options: `rtsp_transport`,
+    /// `timeout`, `analyzeduration`, ...). Options nobody uses are listed in
+    /// `VideoDecoder.unusedOptions`.
+    public var formatOptions: [String: String]
+    /// Passed to `avcodec_open2` (decoder options: `thread_type`, `flags`, `skip_frame`, ...).
+    public var codecOptions: [String: String]
+    /// Called by FFmpeg (`AVIOInterruptCB`) while it blocks on I/O, from the decoding thread;
+    /// returning true makes the pending open or read fail with `VideoError.interrupted`.
+    /// `InterruptFlag.isSet` fits here.
+    public var interrupt: (@Sendable () -> Bool)?
+    /// See `CorruptDataPolicy`.
+    public var corruptData: CorruptDataPolicy
+
+    public init(threads: Int = 0, formatName: String? = nil, formatOptions: [String: String] = [:],
+                codecOptions: [String: String] = [:], interrupt: (@Sendable () -> Bool)? = nil,
+                corruptData: CorruptDataPolicy = .stop) {
+        self.threads = threads
+        self.formatName = formatName
+        self.formatOptions = formatOptions
+        self.codecOptions = codecOptions
+        self.interrupt = interrupt
+        self.corruptData = corruptData
+    }
+}
+
+/// A flag one thread raises to stop a decoder blocked in FFmpeg on another thread:
+/// `options.interrupt = { flag.isSet }`, later `flag.set()`.
+///
+/// `@unchecked Sendable`: the only state is one Bool, read and written under `lock`.
+public final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+
+    public init() {}
+
+    /// Asks every decoder checking this flag to stop at its next I/O wait.
+    public func set() { lock.lock(); raised = true; lock.unlock() }
+    /// Lowers the flag again (before reconnecting, say).
+    public func clear() { lock.lock(); raised = false; lock.unlock() }
+    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+}
