@@ -1,5 +1,6 @@
 import PARAttributes
 import PardCheckpoint
+import PardVideo
 import PromptPAR
 
 /// `pard classify`: images already normalised in a `[N, 3, S, S]` `.npy`, one JSON line per image in
@@ -28,6 +29,37 @@ public enum ClassifyJob {
             for i in 0..<k {
                 let result = AttributeResult(logits: Array(logits[(i * a)..<((i + 1) * a)]), attributes: loaded.attributes, threshold: threshold)
                 try emit(line(index: start + i, input: "\(npyPath)[\(start + i)]", result: result, attributes: loaded.attributes))
+            }
+            start += k
+        }
+    }
+
+    /// Classifies image files (PNG, JPEG, anything FFmpeg decodes), each letterboxed (or stretched)
+    /// to the model's input like a detection crop, calling `emit` with each line in input order.
+    public static func run(_ loaded: LoadedModel, images paths: [String], resize: CropExtractor.Resize, threshold: Float,
+                           batch: Int, emit: (String) throws -> Void) throws {
+        let per = loaded.model.imageFloats, a = loaded.model.config.attributes
+        let session = InferenceSession(model: loaded.model, maxBatch: max(1, min(batch, paths.count)))
+        let extractor = CropExtractor(size: loaded.model.config.imageSize, resize: resize)
+        var images = [Float](repeating: 0, count: session.maxBatch * per)
+        var logits = [Float](repeating: 0, count: session.maxBatch * a)
+        var start = 0
+        while start < paths.count {
+            let k = min(session.maxBatch, paths.count - start)
+            for i in 0..<k {
+                let frame = try ImageFile.load(path: paths[start + i])
+                try images.withUnsafeMutableBufferPointer { buffer in
+                    try extractor.cropWhole(frame, into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
+                }
+            }
+            images.withUnsafeBufferPointer { img in
+                logits.withUnsafeMutableBufferPointer { out in
+                    session.run(images: img.baseAddress!, count: k, logits: out.baseAddress!)
+                }
+            }
+            for i in 0..<k {
+                let result = AttributeResult(logits: Array(logits[(i * a)..<((i + 1) * a)]), attributes: loaded.attributes, threshold: threshold)
+                try emit(line(index: start + i, input: paths[start + i], result: result, attributes: loaded.attributes))
             }
             start += k
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PardPipeline
+import PardVideo
 import PromptPAR
 
 /// `pard classify`: attributes of already-normalised images.
@@ -9,16 +10,23 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Classify images; prints one JSON object per image, in input order.",
         discussion: """
-        Input: --npy FILE, a float32 array [N, 3, 224, 224] of images normalised as PromptPAR expects \
-        (RGB, (v/255 - 0.5) / 0.5). Each output line has index, input, logits and probs (head order), \
+        Input: image files (PNG, JPEG, ...: each one pedestrian crop, letterboxed to 224x224 like the \
+        crops of pard process), or --npy FILE, a float32 array [N, 3, 224, 224] of images already \
+        normalised as PromptPAR expects (RGB, (v/255 - 0.5) / 0.5). Each output line has index, input, logits and probs (head order), \
         attributes (name -> probability) and labels (names at or over the threshold, at most one per \
         exclusive group).
         """)
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Normalised images, float32 [N, 3, 224, 224].")
-    var npy: String
+    @Argument(help: "Image files, one pedestrian each.")
+    var images: [String] = []
+
+    @Option(help: "Normalised images, float32 [N, 3, 224, 224], instead of image files.")
+    var npy: String?
+
+    @Option(help: "How an image becomes 224x224: letterbox (keep the aspect ratio, pad with black) or stretch.")
+    var resize: CropExtractor.Resize = .letterbox
 
     @Option(help: "Probability at or over which an attribute is a label.")
     var threshold: Float = 0.5
@@ -27,6 +35,8 @@ struct ClassifyCommand: ParsableCommand {
     var batch: Int = 4
 
     func validate() throws {
+        guard (npy == nil) != images.isEmpty else { throw ValidationError("give image files or --npy FILE (not both)") }
+        for path in images where !FileManager.default.fileExists(atPath: path) { throw ValidationError("\(path): no such file") }
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be within 0...1, got \(threshold)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
     }
@@ -34,10 +44,13 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         let loaded = try model.load()
         let out = FileHandle.standardOutput
+        let emit: (String) -> Void = { out.write(Data(($0 + "\n").utf8)) }
         do {
-            try ClassifyJob.run(loaded, npyPath: npy, threshold: threshold, batch: batch) { line in
-                out.write(Data((line + "\n").utf8))
+            if let npy {
+                try ClassifyJob.run(loaded, npyPath: npy, threshold: threshold, batch: batch, emit: emit)
+            } else {
+                try ClassifyJob.run(loaded, images: images, resize: resize, threshold: threshold, batch: batch, emit: emit)
             }
-        } catch let error as PipelineError { throw CLIError(error.description) }
+        } catch { throw CLIError("\(error)") }
     }
 }

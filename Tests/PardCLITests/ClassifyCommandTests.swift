@@ -67,3 +67,24 @@ import Testing
         #expect(maxAbsDiff(b, expected.values) < 1e-4)
     }
 }
+
+/// Image files go through the same letterboxing as the crops of `pard process`.
+@Suite struct ClassifyImageTests {
+    @Test func dumpedCropsClassifyLikeTheOfficialCrops() throws {
+        let tmp = try TemporaryDirectory("pard-images")
+        // Frame 1's two boxes are rows 3 and 4 of promptpar-tiny (crops.json).
+        let dets = tmp.path("dets.txt")
+        try "1,-1,498.27,151.7,35.47,90.6,1\n1,-1,246.13,215.87,41.07,105.6,1\n".write(toFile: dets, atomically: true, encoding: .utf8)
+        let dump = try PardProcess.run(["process", "Tests/Fixtures/video/vtest_first100_h264.mp4", "--detections", dets,
+                                        "--no-model", "--dump-crops", tmp.path("crops")])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let run = try PardProcess.run(["classify", "--checkpoint", "Tests/Fixtures/promptpar-tiny/checkpoint.pth",
+                                       tmp.path("crops/f000001_b00.png"), tmp.path("crops/f000001_b01.png")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let got = try run.jsonLines().flatMap { try #require($0["logits"] as? [Double]).map(Float.init) }
+        let expected = try NPY.read(Fixtures.url("promptpar-tiny/logits.npy").path).values[(3 * 26)..<(5 * 26)]
+        #expect(got.count == 52)
+        let diff = zip(got, expected).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(diff < 3e-3, "max |diff| \(diff)")
+    }
+}
