@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Thin C targets: system libraries plus header-only shims.
@@ -42,7 +43,11 @@ let package = Package(
         .target(name: "PardVideo", dependencies: ["CFFmpeg"]),
         // Joins video and model: batching, tracks, events.
         .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo", "PARAttributes", "PardCheckpoint"]),
+        // The long-running service: configuration, live streams, detection sources, scheduling.
+        .target(name: "PardDaemon", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PARAttributes",
+                                                   .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "pard", dependencies: [
+            "PardDaemon",
             "PromptPAR", "PardVideo", "PardPipeline", "PardCheckpoint", "PARAttributes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -53,6 +58,7 @@ let package = Package(
         .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardVideoTests", dependencies: ["PardVideo", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardPipelineTests", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PardCheckpoint", "PardTestSupport"]),
+        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardTestSupport"]),
         .testTarget(name: "PardCLITests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
     ]
 )
