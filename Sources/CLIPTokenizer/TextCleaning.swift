@@ -12,6 +12,8 @@ extension CLIPTokenizer {
     /// Everything else is as the Python does it, on Unicode scalars (Python's code points): trimming removes
     /// what `str.isspace` calls space (White_Space plus U+001C-U+001F), the collapse uses `regex`'s `\s`
     /// (White_Space), and lower-casing is `str.lower`'s full mapping, final sigma (`ΟΔΟΣ` → `οδος`) included.
+    /// Character properties come from Swift's Unicode tables: for every character of Unicode 14 (Python 3.11's)
+    /// cleaning and splitting agree with the Python; characters added since may be classified differently.
     public static func cleanText(_ text: String) -> String {
         String(String.UnicodeScalarView(TextCleaning.clean(Array(text.unicodeScalars))))
     }
