@@ -1,109 +1,129 @@
 import Foundation
 
-/// The attributes a model's heads predict, in head order: a short name for event fields, the sentence
-/// the text encoder reads, and groups whose members exclude each other (at most one label per group).
-public struct AttributeSet: Sendable, Equatable {
+/// The attributes a model's heads predict, in head order: for each a short snake_case name (for event
+/// fields) and the sentence the text encoder reads, plus groups whose members exclude each other (at
+/// most one label per group). Always valid: every initialiser checks names, sentences and groups.
+public struct AttributeSet: Sendable, Hashable {
+    /// One attribute: its field name and the sentence that describes it to the text encoder.
+    public struct Attribute: Sendable, Hashable {
+        /// Short snake_case name, unique in the set (`upper_short_sleeve`).
+        public let name: String
+        /// The sentence, verbatim as the model was trained with it.
+        public let sentence: String
+
+        /// An attribute; `AttributeSet`'s initialisers check it.
+        public init(name: String, sentence: String) {
+            self.name = name
+            self.sentence = sentence
+        }
+    }
+
+    /// Attributes of which at most one may be a label (the age ranges of a dataset, say).
+    public struct ExclusiveGroup: Sendable, Hashable {
+        /// The group's name (`age`).
+        public let name: String
+        /// Indices of the members into `attributes`, in the order the file lists them.
+        public let members: [Int]
+    }
+
+    /// The set's name (`PA100k`).
     public let name: String
-    /// Head order.
+    /// The attributes in head order.
+    public let attributes: [Attribute]
+    /// The attribute names in head order.
     public let names: [String]
+    /// The sentences in head order.
     public let sentences: [String]
-    /// Exclusive groups: name and member indices.
-    public let groups: [(name: String, members: [Int])]
+    /// The exclusive groups; no attribute is in more than one.
+    public let exclusiveGroups: [ExclusiveGroup]
 
-    public var count: Int { names.count }
+    /// The number of attributes, which must equal the model's number of heads.
+    public var count: Int { attributes.count }
 
-    public static func == (a: AttributeSet, b: AttributeSet) -> Bool {
-        a.name == b.name && a.names == b.names && a.sentences == b.sentences
-            && a.groups.map(\.name) == b.groups.map(\.name) && a.groups.map(\.members) == b.groups.map(\.members)
-    }
-
-    /// Reads and validates a file in the format of `configs/attributes/*.json`.
-    public init(contentsOf url: URL) throws(AttributeSetError) {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(url.path, error.localizedDescription) }
-        try self.init(json: data, source: url.path)
-    }
-
-    /// Parses and validates the JSON form; `source` names it in errors.
-    public init(json data: Data, source: String) throws(AttributeSetError) {
-        let root: Any
-        do { root = try JSONSerialization.jsonObject(with: data) } catch { throw .unreadable(source, "not JSON: \(error.localizedDescription)") }
-        guard let top = root as? [String: Any] else { throw .invalid(source, "$", "expected an object") }
-        for key in top.keys where !["name", "attributes", "exclusive_groups"].contains(key) {
-            throw .invalid(source, "$.\(key)", "unknown key")
-        }
-        guard let name = top["name"] as? String, !name.isEmpty else { throw .invalid(source, "$.name", "expected a non-empty string") }
-        guard let list = top["attributes"] as? [Any], !list.isEmpty else {
-            throw .invalid(source, "$.attributes", "expected a non-empty array")
-        }
-        var names: [String] = [], sentences: [String] = []
-        for (i, item) in list.enumerated() {
+    /// A set built in code, checked like a file: `source` names it in errors, and the paths in errors
+    /// are those the same set would have in JSON (`$.exclusive_groups[1].members[0]`).
+    public init(name: String, attributes: [Attribute], exclusiveGroups: [(name: String, members: [String])],
+                source: String = "<in memory>") throws(AttributeSetError) {
+        guard !name.isEmpty else { throw .empty(file: source, path: "$.name") }
+        guard !attributes.isEmpty else { throw .empty(file: source, path: "$.attributes") }
+        var index: [String: Int] = [:]
+        for (i, attribute) in attributes.enumerated() {
             let path = "$.attributes[\(i)]"
-            guard let o = item as? [String: Any] else { throw .invalid(source, path, "expected an object") }
-            for key in o.keys where key != "name" && key != "sentence" { throw .invalid(source, "\(path).\(key)", "unknown key") }
-            guard let n = o["name"] as? String, AttributeSet.isFieldName(n) else {
-                throw .invalid(source, "\(path).name", "expected a snake_case name (a-z, 0-9, _)")
+            guard Self.isFieldName(attribute.name) else {
+                throw .invalidName(file: source, path: "\(path).name", name: attribute.name)
             }
-            guard let s = o["sentence"] as? String, !s.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw .invalid(source, "\(path).sentence", "expected a non-empty sentence")
+            guard index[attribute.name] == nil else {
+                throw .duplicateName(file: source, path: "\(path).name", name: attribute.name)
             }
-            if names.contains(n) { throw .invalid(source, "\(path).name", "duplicate attribute '\(n)'") }
-            names.append(n); sentences.append(s)
+            guard !attribute.sentence.allSatisfy(\.isWhitespace) else {
+                throw .emptySentence(file: source, path: "\(path).sentence", attribute: attribute.name)
+            }
+            index[attribute.name] = i
         }
-        var groups: [(String, [Int])] = []
-        var grouped: [Int: String] = [:]
-        for (g, item) in ((top["exclusive_groups"] as? [Any]) ?? []).enumerated() {
+        var groups: [ExclusiveGroup] = []
+        var groupOf: [Int: String] = [:]
+        for (g, group) in exclusiveGroups.enumerated() {
             let path = "$.exclusive_groups[\(g)]"
-            guard let o = item as? [String: Any] else { throw .invalid(source, path, "expected an object") }
-            for key in o.keys where key != "name" && key != "members" { throw .invalid(source, "\(path).\(key)", "unknown key") }
-            guard let gname = o["name"] as? String, !gname.isEmpty else { throw .invalid(source, "\(path).name", "expected a name") }
-            guard let members = o["members"] as? [String], members.count >= 2 else {
-                throw .invalid(source, "\(path).members", "expected at least two attribute names")
+            guard !group.name.isEmpty else { throw .empty(file: source, path: "\(path).name") }
+            guard !groups.contains(where: { $0.name == group.name }) else {
+                throw .duplicateGroup(file: source, path: "\(path).name", name: group.name)
             }
-            var indices: [Int] = []
-            for (m, member) in members.enumerated() {
-                guard let i = names.firstIndex(of: member) else {
-                    throw .invalid(source, "\(path).members[\(m)]", "'\(member)' is not an attribute of this set")
+            guard group.members.count >= 2 else {
+                throw .groupTooSmall(file: source, path: "\(path).members", group: group.name)
+            }
+            var members: [Int] = []
+            for (m, member) in group.members.enumerated() {
+                let memberPath = "\(path).members[\(m)]"
+                guard let i = index[member] else {
+                    throw .unknownMember(file: source, path: memberPath, member: member, group: group.name)
                 }
-                if let other = grouped[i] { throw .invalid(source, "\(path).members[\(m)]", "'\(member)' is already in group '\(other)'") }
-                grouped[i] = gname
-                indices.append(i)
+                guard !members.contains(i) else {
+                    throw .duplicateMember(file: source, path: memberPath, member: member, group: group.name)
+                }
+                if let other = groupOf[i] {
+                    throw .memberInTwoGroups(file: source, path: memberPath, member: member, first: other, second: group.name)
+                }
+                groupOf[i] = group.name
+                members.append(i)
             }
-            groups.append((gname, indices))
-        }
-        if top["exclusive_groups"] != nil, !(top["exclusive_groups"] is [Any]) {
-            throw .invalid(source, "$.exclusive_groups", "expected an array")
+            groups.append(ExclusiveGroup(name: group.name, members: members))
         }
         self.name = name
-        self.names = names
-        self.sentences = sentences
-        self.groups = groups
+        self.attributes = attributes
+        self.names = attributes.map(\.name)
+        self.sentences = attributes.map(\.sentence)
+        self.exclusiveGroups = groups
     }
 
-    /// Field names are snake_case.
-    static func isFieldName(_ s: String) -> Bool {
-        !s.isEmpty && s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
-            && !(s.first?.isNumber ?? true)
+    /// Whether `s` is a valid attribute name: `a`–`z`, `0`–`9` and `_`, starting with a letter.
+    public static func isFieldName(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
+        return s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
     }
 
-    /// The JSON form (as in `configs/attributes`), for pard's own model files.
-    public func jsonData() -> Data {
-        let object: [String: Any] = [
-            "name": name,
-            "attributes": zip(names, sentences).map { ["name": $0.0, "sentence": $0.1] },
-            "exclusive_groups": groups.map { ["name": $0.name, "members": $0.members.map { names[$0] }] as [String: Any] },
-        ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-    }
+    /// The head index of the attribute called `name`, if there is one.
+    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
 
-    /// Indices of the labels: attributes at or over `threshold`, head order; within an exclusive group
-    /// only the most probable member, and only if it is at or over the threshold.
-    public func labels(probabilities p: [Float], threshold: Float) -> [Int] {
-        var keep = p.indices.map { p[$0] >= threshold }
-        for group in groups {
-            guard let best = group.members.max(by: { p[$0] < p[$1] }) else { continue }
-            for m in group.members where m != best { keep[m] = false }
+    /// Indices of the labels, in head order: the attributes whose probability is at or over `threshold`,
+    /// except that of an exclusive group at most one is kept, its most probable member (the first listed
+    /// on a tie) when that is at or over the threshold. `probabilities` are in head order; values past
+    /// `count` are ignored and missing ones count as under the threshold, as does NaN.
+    public func labels(probabilities: [Float], threshold: Float) -> [Int] {
+        let n = min(probabilities.count, count)
+        var keep = (0..<n).map { probabilities[$0] >= threshold }
+        for group in exclusiveGroups {
+            var best: Int?
+            for m in group.members where m < n && keep[m] {
+                if let b = best, probabilities[m] <= probabilities[b] { continue }
+                best = m
+            }
+            for m in group.members where m < n && m != best { keep[m] = false }
         }
-        return p.indices.filter { keep[$0] && $0 < names.count }
+        return (0..<n).filter { keep[$0] }
+    }
+
+    /// The names of the labels, in head order (see `labels(probabilities:threshold:)`).
+    public func labelNames(probabilities: [Float], threshold: Float) -> [String] {
+        labels(probabilities: probabilities, threshold: threshold).map { names[$0] }
     }
 }
