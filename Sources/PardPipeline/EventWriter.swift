@@ -3,7 +3,7 @@ import Foundation
 /// Writes event lines to a file (appending) or to standard output: whole lines only, buffered and
 /// flushed when asked (per batch).
 public final class EventWriter {
-    private let fd: Int32
+    private var fd: Int32
     private let path: String
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
@@ -15,15 +15,29 @@ public final class EventWriter {
             fd = STDOUT_FILENO
             ownsDescriptor = false
         } else {
-            let d = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard d >= 0 else { throw PipelineError.output("\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
-            fd = d
+            fd = try EventWriter.open(path)
             ownsDescriptor = true
         }
         buffer.reserveCapacity(1 << 16)
     }
 
     deinit { if ownsDescriptor { close(fd) } }
+
+    private static func open(_ path: String) throws -> Int32 {
+        let d = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard d >= 0 else { throw PipelineError.output("\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
+        return d
+    }
+
+    /// Writes what is queued to the old file, then opens `path` anew (after logrotate renamed it: SIGHUP).
+    /// If the new file cannot be opened, the old one stays in use and the error is thrown.
+    public func reopen() throws {
+        try flush()
+        guard ownsDescriptor else { return }
+        let d = try EventWriter.open(path)
+        close(fd)
+        fd = d
+    }
 
     /// Queues one line (the newline is added).
     public func write(_ line: String) {

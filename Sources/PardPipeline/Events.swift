@@ -8,7 +8,7 @@ public enum Events {
     static let probabilityDecimals = 4
 
     /// `"type": "attributes"`: one classified crop.
-    static func attributes(stream: String, frame: Int, pts: Double, box: Box, rect: CropRect,
+    public static func attributes(stream: String, frame: Int, pts: Double, box: Box, rect: CropRect,
                            result: AttributeResult, set: AttributeSet) -> String {
         var o = JSONLine()
         o.add("schema", schema)
@@ -26,7 +26,7 @@ public enum Events {
     }
 
     /// `"type": "track"`: a finished track, with the mean of its observations.
-    static func track(stream: String, _ t: TrackBook.Track, set: AttributeSet, threshold: Float) -> String {
+    public static func track(stream: String, _ t: TrackBook.Track, set: AttributeSet, threshold: Float) -> String {
         var o = JSONLine()
         o.add("schema", schema)
         o.add("type", "track")

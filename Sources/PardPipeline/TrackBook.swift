@@ -3,19 +3,19 @@ import PARAttributes
 /// Which tracked boxes to classify: a track when first seen, then at most once every `interval` seconds
 /// of video time (0 = every box). Lives on the decoding side.
 /// A track that comes back after `timeout` seconds unseen is a new track, first seen again.
-struct TrackIntervalGate {
-    let interval: Double
-    let timeout: Double
+public struct TrackIntervalGate: Sendable {
+    public let interval: Double
+    public let timeout: Double
     private var lastClassified: [Int: Double] = [:]
     private var lastSeen: [Int: Double] = [:]
 
-    init(interval: Double, timeout: Double) {
+    public init(interval: Double, timeout: Double) {
         self.interval = interval
         self.timeout = timeout
     }
 
     /// Whether the box of track `id` at `pts` (seconds) is to be classified; if so, it is recorded.
-    mutating func admit(id: Int, pts: Double) -> Bool {
+    public mutating func admit(id: Int, pts: Double) -> Bool {
         defer { lastSeen[id] = pts }
         if let seen = lastSeen[id], pts - seen > timeout + 1e-9 { lastClassified[id] = nil }
         if interval > 0, let last = lastClassified[id], pts - last < interval - 1e-9 { return false }
@@ -26,29 +26,30 @@ struct TrackIntervalGate {
 
 /// The running mean of each track's probabilities, summarised when the track has not been seen for
 /// `timeout` seconds of video time or the stream ends. Lives on the result side.
-struct TrackBook {
-    struct Track {
-        let id: Int
-        var firstFrame: Int, lastFrame: Int
-        var firstPTS: Double, lastPTS: Double
+public struct TrackBook: Sendable {
+    public struct Track: Sendable {
+        public let id: Int
+        public var firstFrame: Int, lastFrame: Int
+        public var firstPTS: Double, lastPTS: Double
         /// Boxes of the track seen, classified or not.
-        var boxes = 0
-        var observations = 0
+        public var boxes = 0
+        public var observations = 0
         /// `[A]` sums of probabilities.
-        var sums: [Double]
+        public var sums: [Double]
     }
 
-    let timeout: Double
-    private(set) var open: [Int: Track] = [:]
+    public let timeout: Double
+    public private(set) var open: [Int: Track] = [:]
 
-    init(timeout: Double) { self.timeout = timeout }
+    public init(timeout: Double) { self.timeout = timeout }
 
     /// A box of track `id` was seen, with its probabilities when it was classified.
-    mutating func observe(id: Int, frame: Int, pts: Double, probabilities: [Float]?) {
+    public mutating func observe(id: Int, frame: Int, pts: Double, probabilities: [Float]?) {
         var t = open[id] ?? Track(id: id, firstFrame: frame, lastFrame: frame, firstPTS: pts, lastPTS: pts,
                                   sums: [Double](repeating: 0, count: probabilities?.count ?? 0))
-        t.lastFrame = frame
-        t.lastPTS = pts
+        // Sightings may arrive out of order (live streams): keep the extremes.
+        if pts >= t.lastPTS { t.lastFrame = frame; t.lastPTS = pts }
+        if pts < t.firstPTS { t.firstFrame = frame; t.firstPTS = pts }
         t.boxes += 1
         if let p = probabilities {
             if t.sums.count != p.count { t.sums = [Double](repeating: 0, count: p.count) }
@@ -59,14 +60,14 @@ struct TrackBook {
     }
 
     /// Tracks not seen since `pts - timeout`, removed, in order of last sighting then id.
-    mutating func expire(at pts: Double) -> [Track] {
+    public mutating func expire(at pts: Double) -> [Track] {
         let done = open.values.filter { pts - $0.lastPTS > timeout + 1e-9 }.sorted { ($0.lastPTS, $0.id) < ($1.lastPTS, $1.id) }
         for t in done { open[t.id] = nil }
         return done
     }
 
     /// Every open track, removed, in order of first sighting then id (end of stream, shutdown).
-    mutating func closeAll() -> [Track] {
+    public mutating func closeAll() -> [Track] {
         let all = open.values.sorted { ($0.firstPTS, $0.id) < ($1.firstPTS, $1.id) }
         open.removeAll()
         return all

@@ -1,0 +1,42 @@
+import Foundation
+
+extension DaemonConfig {
+    /// `model`: the PromptPAR model and how it is run.
+    public struct Model: Hashable, Sendable {
+        /// `checkpoint`: a released PromptPAR checkpoint (`.pth`) or a file made by `pard convert`
+        /// (`.safetensors`). Required.
+        public var checkpoint: String
+        /// `attributes`: a preset name (`PA100k`, `PETA`, `PETAzs`, `RAPV1`, `RAPV2`, `RAPzs`, `WIDER`, `UPAR`)
+        /// or a JSON file (a value ending in `.json` or containing `/`; relative to the config file).
+        /// Default nil: the set stored in a `.safetensors`, or the preset whose size matches the model.
+        public var attributes: String?
+        /// `vocabulary`: CLIP's `bpe_simple_vocab_16e6.txt`. Default nil: searched in the usual places
+        /// (`/usr/local/share/pard`, ...).
+        public var vocabulary: String?
+        /// `threads`: OpenBLAS threads. Default: the number of cores this process may use.
+        public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        /// `batch_size`: crops per forward pass, 1...256. Default 4.
+        public var batchSize = 4
+        /// `batch_wait`: seconds a partial batch may wait for more crops before it runs. Default 0.2.
+        public var batchWait: TimeInterval = 0.2
+        /// `precision`: the arithmetic of the forward pass. Default and, for now, only value: `fp32`.
+        public var precision: Precision = .fp32
+        /// `threshold`: probability at or over which an attribute is a label, 0...1. Default 0.5.
+        public var threshold: Float = 0.5
+
+        /// A model section with defaults for everything but the checkpoint.
+        public init(checkpoint: String) {
+            self.checkpoint = checkpoint
+        }
+    }
+
+    /// The arithmetic of the forward pass.
+    public enum Precision: String, Hashable, Sendable, CaseIterable {
+        /// 32-bit floating point everywhere (the only one available now).
+        case fp32
+        /// Values the file may name that are planned but not available yet: `bf16` (bfloat16 GEMMs on
+        /// CPUs with AVX512-BF16/AMX) and `auto` (the fastest the CPU supports). Naming them is an error
+        /// that says so.
+        public static let planned = ["bf16", "auto"]
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import PardDaemon
+
+/// `pard check-config`: validates a `pard run` configuration without starting anything.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a pard run configuration file (YAML); print one line per stream.",
+        discussion: """
+        Reads FILE as pard run would and reports the first problem as FILE:LINE: KEY.PATH: MESSAGE \
+        (exit status 1), or prints a summary of the model settings and one line per stream, with \
+        stream credentials redacted (exit status 0). Files the configuration names but that are not \
+        on this machine (checkpoint, attribute set, vocabulary, video files) are warnings; --strict \
+        makes them errors.
+        """)
+
+    @Argument(help: "The configuration file (e.g. /etc/pard/pard.yaml).")
+    var file: String
+
+    @Flag(help: "Fail (exit status 1) when files the configuration names are missing on this machine.")
+    var strict = false
+
+    func run() throws {
+        let config: DaemonConfig
+        do {
+            config = try DaemonConfig.load(path: file)
+        } catch {
+            Self.standardError("pard: \(error)")
+            throw ExitCode(1)
+        }
+        print(config.summary)
+        for stream in config.streams { print("stream \(stream)") }
+        let missing = config.missingFiles()
+        for problem in missing { Self.standardError("pard: \(strict ? "" : "warning: ")\(problem)") }
+        if strict && !missing.isEmpty { throw ExitCode(1) }
+        let streams = config.streams.count == 1 ? "1 stream" : "\(config.streams.count) streams"
+        print("\(file): ok (\(streams)\(missing.isEmpty ? "" : ", \(missing.count) missing file\(missing.count == 1 ? "" : "s")"))")
+    }
+
+    /// Writes one line to standard error.
+    static func standardError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
