@@ -20,6 +20,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // Thin C targets: system libraries plus header-only shims.
@@ -45,9 +48,13 @@ let package = Package(
         .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo", "PARAttributes", "PardCheckpoint"]),
         // The long-running service: configuration, live streams, detection sources, scheduling.
         .target(name: "PardDaemon", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PARAttributes",
-                                                   .product(name: "Yams", package: "Yams")]),
+                                                   .product(name: "Yams", package: "Yams"),
+                                                   .product(name: "Hummingbird", package: "hummingbird"),
+                                                   .product(name: "Prometheus", package: "swift-prometheus"),
+                                                   .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "pard", dependencies: [
             "PardDaemon",
+            .product(name: "Logging", package: "swift-log"),
             "PromptPAR", "PardVideo", "PardPipeline", "PardCheckpoint", "PARAttributes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
