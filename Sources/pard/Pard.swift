@@ -5,5 +5,5 @@ struct Pard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pard",
         abstract: "Pedestrian attribute recognition (PromptPAR) on the CPU.",
-        subcommands: [ProcessCommand.self, ClassifyCommand.self, ConvertCommand.self, BenchCommand.self])
+        subcommands: [ProcessCommand.self, ClassifyCommand.self, ConvertCommand.self, BenchCommand.self, RunCommand.self, CheckConfigCommand.self])
 }

@@ -48,13 +48,9 @@ final class RTSPTestServer: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        lock.lock()
-        output = ""
-        lock.unlock()
+        lock.withLock { output = "" }
         try process.run()
-        lock.lock()
-        self.process = process
-        lock.unlock()
+        lock.withLock { self.process = process }
         // Read its output on a thread of its own (blocking reads stay off the cooperative pool).
         let handle = pipe.fileHandleForReading
         Thread { [self] in

@@ -10,6 +10,8 @@ public final class DaemonMetrics: Sendable {
         public let framesDecoded: Counter
         public let detectionsReceived: Counter
         public let detectionsLate: Counter
+        /// Boxes for frames the stream has not decoded (ahead of it, or lost).
+        public let detectionsUnmatched: Counter
         public let detectionsInvalid: Counter
         public let detectionsMalformed: Counter
         public let skippedByInterval: Counter
@@ -54,11 +56,12 @@ public final class DaemonMetrics: Sendable {
         func counter(_ n: String, _ help: String, _ extra: [(String, String)] = []) -> Counter {
             registry.makeCounter(name: n, labels: l + extra, help: help)
         }
-        let detections = "Detection boxes received, and those late (frame no longer held), invalid (no area) or malformed (bad line)."
+        let detections = "Detection boxes received, and those late (frame no longer held), unmatched (frame not decoded) or invalid (no area)."
         return Stream(
             framesDecoded: counter("pard_frames_decoded_total", "Frames decoded."),
             detectionsReceived: counter("pard_detections_total", detections, [("result", "received")]),
             detectionsLate: counter("pard_detections_total", detections, [("result", "late")]),
+            detectionsUnmatched: counter("pard_detections_total", detections, [("result", "unmatched")]),
             detectionsInvalid: counter("pard_detections_total", detections, [("result", "invalid")]),
             detectionsMalformed: counter("pard_detection_lines_malformed_total", "Detection lines that could not be parsed."),
             skippedByInterval: counter("pard_boxes_skipped_total", "Tracked boxes not classified because of the track interval."),

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import PardPipeline
+import PardVideo
+
+/// One configured stream at run time: its crop extractor and track interval gate (detection side, under
+/// `lock`), and its tracks (result side, main loop only).
+final class StreamState: @unchecked Sendable {  // detection-side state under `lock`; `tracks` only on the main loop
+    let index: Int
+    let config: DaemonConfig.Stream
+    let metrics: DaemonMetrics.Stream
+    let logger: Logger
+    private let lock = NSLock()
+    private let extractor: CropExtractor
+    private var gate: TrackIntervalGate
+    /// Tracks that already have a classified crop (shed first when the queue is full).
+    private var tracksWithResult: Set<Int> = []
+    /// Result side.
+    var tracks: TrackBook
+    /// pts of the newest frame detections came for (seconds): the stream's clock for track timeouts,
+    /// which follows the detector (it may lag the decoder).
+    private var newestPTS: Double?
+    /// Tracked boxes seen but not classified (track interval), for the main loop's `TrackBook`.
+    private var sightings: [(id: Int, frame: Int, pts: Double)] = []
+
+    init(index: Int, config: DaemonConfig.Stream, metrics: DaemonMetrics.Stream, imageSize: Int, logger: Logger) {
+        self.index = index
+        self.config = config
+        self.metrics = metrics
+        self.logger = logger
+        extractor = CropExtractor(size: imageSize, resize: .letterbox)
+        gate = TrackIntervalGate(interval: config.trackInterval, timeout: config.trackTimeout)
+        tracks = TrackBook(timeout: config.trackTimeout)
+    }
+
+    /// Crops the boxes of one detection line from `frame` into `queue`, counting what is not cropped.
+    func crop(_ boxes: [Box], from frame: DecodedFrame, into queue: CropQueue) {
+        lock.lock()
+        defer { lock.unlock() }
+        for box in boxes {
+            guard extractor.rect(for: box, in: frame) != nil else { metrics.detectionsInvalid.increment(); continue }
+            let trackID = box.id.flatMap { $0 >= 0 ? $0 : nil }
+            if let trackID, !gate.admit(id: trackID, pts: frame.pts) {
+                metrics.skippedByInterval.increment()
+                sightings.append((trackID, frame.number, frame.pts))
+                continue
+            }
+            guard let slot = queue.reserveSlot() else { return }  // shutting down: intake is closed
+            do {
+                let rect = try extractor.crop(box, from: frame, into: queue.buffer(slot))
+                queue.enqueue(stream: index, frame: frame.number, pts: frame.pts, box: box, rect: rect,
+                              trackHasResult: trackID.map { tracksWithResult.contains($0) } ?? false, slot: slot)
+                if let trackID { tracksWithResult.insert(trackID) }
+            } catch {
+                queue.release(slot: slot)
+                metrics.detectionsInvalid.increment()
+                logger.warning("crop failed", metadata: ["stream": "\(config.name)", "frame": "\(frame.number)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Records that detections came for the frame at `pts` (an empty line counts: time moves on).
+    func sawDetections(pts: Double) {
+        lock.lock()
+        if pts > (newestPTS ?? -.infinity) { newestPTS = pts }
+        lock.unlock()
+    }
+
+    /// Tracked boxes seen but not classified since the last call.
+    func takeSightings() -> [(id: Int, frame: Int, pts: Double)] {
+        lock.lock(); defer { lock.unlock() }
+        let s = sightings
+        sightings.removeAll(keepingCapacity: true)
+        return s
+    }
+
+    var latestPTS: Double? {
+        lock.lock(); defer { lock.unlock() }
+        return newestPTS
+    }
+}

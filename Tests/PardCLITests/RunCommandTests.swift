@@ -1,0 +1,215 @@
+import Foundation
+import PardTestSupport
+import Testing
+
+/// `pard run` as systemd runs it: a real process, a real detection socket, a test acting as systemd's
+/// notification socket, signals, the event file and /metrics.
+@Suite(.serialized) struct RunCommandTests {
+    /// A datagram socket standing in for systemd's `NOTIFY_SOCKET`; collects the messages.
+    final class NotifyListener: @unchecked Sendable {
+        let path: String
+        private let fd: Int32
+        private let lock = NSLock()
+        private var received: [String] = []
+        private var thread: Thread?
+
+        init(path: String) throws {
+            self.path = path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard ok == 0 else { throw POSIXError(.EADDRINUSE) }
+            var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            let t = Thread { [self] in
+                var buf = [UInt8](repeating: 0, count: 4096)
+                while !Thread.current.isCancelled {
+                    let n = recv(fd, &buf, buf.count, 0)
+                    if n > 0 {
+                        let text = String(decoding: buf[0..<n], as: UTF8.self)
+                        lock.lock(); received.append(contentsOf: text.split(separator: "\n").map(String.init)); lock.unlock()
+                    }
+                }
+            }
+            t.start()
+            thread = t
+        }
+
+        var messages: [String] { lock.lock(); defer { lock.unlock() }; return received }
+        func close() { thread?.cancel(); Thread.sleep(forTimeInterval: 0.3); Glibc.close(fd) }
+    }
+
+    static func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try condition()
+    }
+
+    static func freePort() -> Int { Int.random(in: 20000...40000) }
+
+    /// `GET path` on loopback (the server closes the connection after the response); the body.
+    static func httpGet(port: Int, path: String) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else { return nil }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var data = [UInt8](), buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            data += buf[0..<n]
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        return text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+    }
+
+    /// A unix-socket detection producer.
+    static func connect(unix path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard ok == 0 else { throw POSIXError(.ECONNREFUSED) }
+        return fd
+    }
+
+    static func sendLines(_ fd: Int32, _ lines: [String]) {
+        let bytes = Array(lines.map { $0 + "\n" }.joined().utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    static func detection(frame: Int, id: Int, x: Double = 498.27) -> String {
+        #"{"frame": \#(frame), "boxes": [{"x": \#(x), "y": 151.7, "w": 35.47, "h": 90.6, "id": \#(id), "score": 0.9}]}"#
+    }
+
+    static func eventLines(_ path: String) throws -> [[String: Any]] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.isEmpty || text.hasSuffix("\n"), "no partial line in \(path)")
+        return try text.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    }
+
+    /// Sum of a counter's samples whose labels contain `labels`.
+    static func metric(_ text: String, _ name: String, _ labels: String = "") -> Double {
+        text.split(separator: "\n").filter { $0.hasPrefix(name) && !$0.hasPrefix("#") && $0.contains(labels) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
+
+    @Test func serviceLifecycleEventsSignalsAndMetrics() throws {
+        let tmp = try TemporaryDirectory("pard-run")
+        let port = Self.freePort()
+        let events = tmp.path("events.jsonl"), socketPath = tmp.path("cam1.sock")
+        let config = """
+        model:
+          checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
+          batch_wait: 100ms
+        output:
+          events: \(events)
+        metrics:
+          listen: 127.0.0.1:\(port)
+        shutdown_timeout: 10
+        streams:
+          - name: cam1
+            url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)
+            realtime: true
+            loop: true
+            detections: unix:\(socketPath)
+            frame_buffer: 3
+            track_interval: 0
+            track_timeout: 30
+        """
+        try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
+        let notify = try NotifyListener(path: tmp.path("notify.sock"))
+        defer { notify.close() }
+
+        let process = Process()
+        process.executableURL = PardProcess.executable
+        process.arguments = ["run", "--config", tmp.path("pard.yaml")]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"]) { $1 }
+        FileManager.default.createFile(atPath: tmp.path("stderr.log"), contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp.path("stderr.log")))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        #expect(Self.waitUntil(60) { notify.messages.contains("READY=1") }, "READY=1; got \(notify.messages)")
+        let producer = try Self.connect(unix: socketPath)
+        defer { close(producer) }
+        // Frames 5...24 of track 1, a malformed line, a box outside the frame, then wait for events.
+        Self.sendLines(producer, (5...24).map { Self.detection(frame: $0, id: 1) }
+            + ["this is not json", Self.detection(frame: 24, id: 2, x: 5000)])
+        #expect(try Self.waitUntil(30) { try Self.eventLines(events).count >= 20 })
+
+        // logrotate: rename, SIGHUP, more detections go to the new file.
+        try FileManager.default.moveItem(atPath: events, toPath: events + ".1")
+        kill(process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 1)
+        let next = (try Self.eventLines(events + ".1")).count
+        Self.sendLines(producer, (25...34).map { Self.detection(frame: $0, id: 1) })
+        #expect(try Self.waitUntil(30) { try Self.eventLines(events).count >= 10 })
+
+        // A detection for a frame long gone (3 s buffer) is counted as late.
+        Thread.sleep(forTimeInterval: 4)
+        Self.sendLines(producer, [Self.detection(frame: 5, id: 3)])
+        #expect(Self.waitUntil(10) { (Self.httpGet(port: port, path: "/metrics").map { Self.metric($0, "pard_detections_total", "late") } ?? 0) >= 1 })
+
+        let metrics = try #require(Self.httpGet(port: port, path: "/metrics"))
+        #expect(Self.httpGet(port: port, path: "/healthz")?.contains("1 of 1 streams up") == true)
+        let before = try Self.eventLines(events + ".1"), after = try Self.eventLines(events)
+        let attributeEvents = (before + after).filter { $0["type"] as? String == "attributes" }
+        #expect(before.count == next)
+        #expect(attributeEvents.count == 30)
+        #expect(Self.metric(metrics, "pard_crops_classified_total", "cam1") == Double(attributeEvents.count))
+        #expect(Self.metric(metrics, "pard_events_total", "attributes") == Double(attributeEvents.count))
+        #expect(Self.metric(metrics, "pard_detection_lines_malformed_total", "cam1") == 1)
+        #expect(Self.metric(metrics, "pard_detections_total", "invalid") == 1)
+        #expect(Self.metric(metrics, "pard_detections_total", "received") == 32)
+        #expect(Self.metric(metrics, "pard_frames_decoded_total", "cam1") > 0)
+
+        // SIGTERM: exit 0, open tracks summarised, STOPPING=1 last.
+        kill(process.processIdentifier, SIGTERM)
+        #expect(Self.waitUntil(30) { !process.isRunning })
+        #expect(process.terminationStatus == 0, "\((try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "")")
+        let tracks = try Self.eventLines(events).filter { $0["type"] as? String == "track" }
+        #expect(tracks.compactMap { $0["id"] as? Int }.sorted() == [1])
+        #expect(tracks.first?["observations"] as? Int == 30)
+        let m = notify.messages.filter { ["READY=1", "WATCHDOG=1", "STOPPING=1"].contains($0) }
+        let ready = m.firstIndex(of: "READY=1"), watchdog = m.firstIndex(of: "WATCHDOG=1"), stopping = m.lastIndex(of: "STOPPING=1")
+        #expect(ready != nil && watchdog != nil && stopping != nil)
+        if let ready, let watchdog, let stopping { #expect(ready < watchdog && watchdog < stopping) }
+        #expect(notify.messages.contains { $0.hasPrefix("STATUS=") })
+    }
+
+    @Test func checkConfigNamesATypoedKey() throws {
+        let tmp = try TemporaryDirectory("pard-config")
+        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("configs/pard.yaml"), encoding: .utf8)
+        try text.replacingOccurrences(of: "track_interval:", with: "track_intervall:").write(toFile: tmp.path("typo.yaml"), atomically: true, encoding: .utf8)
+        let bad = try PardProcess.run(["check-config", tmp.path("typo.yaml")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("track_intervall"), "\(bad.stderr)")
+        let good = try PardProcess.run(["check-config", "configs/pard.yaml"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(!(good.stdout + good.stderr).contains("s3cret"))
+    }
+}
