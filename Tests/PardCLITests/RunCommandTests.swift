@@ -111,7 +111,7 @@ import Testing
 
     /// Sum of a counter's samples whose labels contain `labels`.
     static func metric(_ text: String, _ name: String, _ labels: String = "") -> Double {
-        text.split(separator: "\n").filter { $0.hasPrefix(name) && !$0.hasPrefix("#") && $0.contains(labels) }
+        text.split(separator: "\n").filter { $0.hasPrefix(name) && !$0.hasPrefix("#") && (labels.isEmpty || $0.contains(labels)) }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
     }
 
@@ -154,6 +154,10 @@ import Testing
         defer { if process.isRunning { process.terminate() } }
 
         #expect(Self.waitUntil(60) { notify.messages.contains("READY=1") }, "READY=1; got \(notify.messages)")
+        // The file stream has started decoding (it paces at 10 frames/s).
+        let log = { (try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "" }
+        #expect(Self.waitUntil(30) { (Self.httpGet(port: port, path: "/metrics").map { Self.metric($0, "pard_frames_decoded_total") } ?? 0) >= 3 },
+                "\(log())")
         let producer = try Self.connect(unix: socketPath)
         defer { close(producer) }
         // Frames 5...24 of track 1, a malformed line, a box outside the frame, then wait for events.

@@ -41,7 +41,7 @@ final class LiveInputs: @unchecked Sendable {  // immutable after init; the part
                 var lookup: FrameBuffer.Lookup
                 if let number = detections.frame {
                     lookup = buffer.lookup(frame: number)
-                    if case .notYet = lookup, let newest = buffer.span?.newest, number - newest <= 25 {
+                    if case .notYet = lookup, number - (buffer.span?.newest ?? 0) <= 25 {
                         lookup = buffer.waitFor(frame: number, timeout: 1)
                     }
                 } else if let pts = detections.pts {
