@@ -191,13 +191,29 @@ import Testing
         #expect(Self.metric(metrics, "pard_detections_total", "received") == 32)
         #expect(Self.metric(metrics, "pard_frames_decoded_total", "cam1") > 0)
 
-        // SIGTERM: exit 0, open tracks summarised, STOPPING=1 last.
+        // SIGTERM with crops queued: 120 boxes of 4 new tracks pushed at once, then the signal.
+        let newest = Int(Self.metric(metrics, "pard_frames_decoded_total"))
+        Self.sendLines(producer, (0..<30).map { i in
+            #"{"frame": \#(newest - 5 + i % 10), "boxes": [{"x": 100, "y": 100, "w": 40, "h": 90, "id": 10}, {"x": 200, "y": 100, "w": 40, "h": 90, "id": 11}, {"x": 300, "y": 100, "w": 40, "h": 90, "id": 12}, {"x": 400, "y": 100, "w": 40, "h": 90, "id": 13}]}"#
+        })
+        _ = Self.waitUntil(10) { (Self.httpGet(port: port, path: "/metrics").map { Self.metric($0, "pard_detections_total", "received") } ?? 0) >= 32 + 120 }
         kill(process.processIdentifier, SIGTERM)
         #expect(Self.waitUntil(30) { !process.isRunning })
         #expect(process.terminationStatus == 0, "\((try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "")")
-        let tracks = try Self.eventLines(events).filter { $0["type"] as? String == "track" }
-        #expect(tracks.compactMap { $0["id"] as? Int }.sorted() == [1])
-        #expect(tracks.first?["observations"] as? Int == 30)
+        // Every accepted crop has its event or is counted as shed; every open track has its summary.
+        let all = try Self.eventLines(events + ".1") + Self.eventLines(events)
+        let tracks = all.filter { $0["type"] as? String == "track" }
+        #expect(tracks.compactMap { $0["id"] as? Int }.sorted() == [1, 10, 11, 12, 13])
+        #expect(tracks.first { $0["id"] as? Int == 1 }?["observations"] as? Int == 30)
+        let stopped = log().split(separator: "\n").last { $0.contains("stopped") }.map(String.init) ?? ""
+        func field(_ name: String) -> Int? {
+            stopped.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+        }
+        let classified = all.filter { $0["type"] as? String == "attributes" }.count
+        #expect(field("crops_classified") == classified, "\(stopped)")
+        #expect(field("crops_accepted").map { $0 == classified + (field("shed_queue_full") ?? -1) + (field("shed_shutdown") ?? -1) } == true,
+                "\(stopped)")
+        #expect(classified > 30, "\(stopped)")
         let m = notify.messages.filter { ["READY=1", "WATCHDOG=1", "STOPPING=1"].contains($0) }
         let ready = m.firstIndex(of: "READY=1"), watchdog = m.firstIndex(of: "WATCHDOG=1"), stopping = m.lastIndex(of: "STOPPING=1")
         #expect(ready != nil && watchdog != nil && stopping != nil)
@@ -215,5 +231,109 @@ import Testing
         let good = try PardProcess.run(["check-config", "configs/pard.yaml"])
         #expect(good.status == 0, "\(good.stderr)")
         #expect(!(good.stdout + good.stderr).contains("s3cret"))
+    }
+}
+
+/// `pard run` on a real RTSP stream (GStreamer's RTSP server from `Tests/Fixtures/rtsp/serve.py`): the
+/// server killed and restarted, then frozen, while detections keep coming.
+@Suite(.serialized) struct RunRTSPTests {
+    /// The test server on `port`, serving the sample clip in a loop at /cam.
+    static func startServer(port: Int) throws -> (Process, () -> String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [Fixtures.url("rtsp/serve.py").path, "--port", "\(port)", "--path", "/cam",
+                       "--file", Fixtures.url("video/vtest_first100_h264.mp4").path, "--loop"]
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pard-rtsp-\(port)-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: out)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        let log = { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+        #expect(RunCommandTests.waitUntil(20) { log().contains("READY") }, "serve.py: \(log())")
+        return (p, log)
+    }
+
+    static func stop(_ p: Process) {
+        guard p.isRunning else { return }
+        kill(p.processIdentifier, SIGCONT)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    @Test func streamSurvivesAKilledAndAFrozenServer() throws {
+        let tmp = try TemporaryDirectory("pard-run-rtsp")
+        let rtspPort = RunCommandTests.freePort(), metricsPort = RunCommandTests.freePort() + 1
+        let events = tmp.path("events.jsonl"), socketPath = tmp.path("cam.sock")
+        let config = """
+        model:
+          checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
+          batch_wait: 100ms
+        output:
+          events: \(events)
+        metrics:
+          listen: 127.0.0.1:\(metricsPort)
+        streams:
+          - name: lobby
+            url: rtsp://viewer:s3cret@127.0.0.1:\(rtspPort)/cam
+            timeout: 2
+            detections: unix:\(socketPath)
+            track_interval: 0
+            reconnect:
+              initial: 0.5
+              max: 2
+        """
+        try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
+        var (server, _) = try Self.startServer(port: rtspPort)
+        defer { Self.stop(server) }
+        let process = Process()
+        process.executableURL = PardProcess.executable
+        process.arguments = ["run", "--config", tmp.path("pard.yaml")]
+        FileManager.default.createFile(atPath: tmp.path("stderr.log"), contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp.path("stderr.log")))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let log = { (try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "" }
+        func metric(_ name: String, _ labels: String = "") -> Double {
+            RunCommandTests.httpGet(port: metricsPort, path: "/metrics").map { RunCommandTests.metric($0, name, labels) } ?? -1
+        }
+        func attributeEvents() -> Int {
+            ((try? RunCommandTests.eventLines(events)) ?? []).filter { $0["type"] as? String == "attributes" }.count
+        }
+        /// Pushes detections for the next frames pard will decode; waits for their events.
+        func pushAndExpectEvents(_ producer: Int32, count: Int) -> Bool {
+            let before = attributeEvents()
+            let newest = Int(metric("pard_frames_decoded_total"))
+            RunCommandTests.sendLines(producer, (1...count).map { RunCommandTests.detection(frame: newest + $0, id: 1) })
+            return RunCommandTests.waitUntil(20) { attributeEvents() >= before + count }
+        }
+
+        #expect(RunCommandTests.waitUntil(60) { metric("pard_frames_decoded_total") >= 5 }, "\(log())")
+        let producer = try RunCommandTests.connect(unix: socketPath)
+        defer { close(producer) }
+        #expect(pushAndExpectEvents(producer, count: 5), "\(log())")
+
+        // Killed: the loss is logged, pard reconnects when the server is back, events continue.
+        Self.stop(server)
+        #expect(RunCommandTests.waitUntil(5) { log().contains("stream down") }, "\(log())")
+        (server, _) = try Self.startServer(port: rtspPort)
+        #expect(RunCommandTests.waitUntil(30) { metric("pard_stream_reconnects_total", "lobby") >= 1 }, "\(log())")
+        #expect(pushAndExpectEvents(producer, count: 5), "\(log())")
+
+        // Frozen: noticed within twice the 2 s timeout, reconnected after it resumes.
+        kill(server.processIdentifier, SIGSTOP)
+        let frozeAt = Date()
+        #expect(RunCommandTests.waitUntil(6) { metric("pard_stream_up", "lobby") == 0 }, "\(log())")
+        let noticed = Date().timeIntervalSince(frozeAt)
+        #expect(noticed <= 4.5, "noticed after \(noticed) s")
+        kill(server.processIdentifier, SIGCONT)
+        #expect(RunCommandTests.waitUntil(30) { metric("pard_stream_reconnects_total", "lobby") >= 2 }, "\(log())")
+        #expect(pushAndExpectEvents(producer, count: 5), "\(log())")
+
+        #expect(!log().contains("s3cret"))
+        kill(process.processIdentifier, SIGTERM)
+        #expect(RunCommandTests.waitUntil(30) { !process.isRunning })
+        #expect(process.terminationStatus == 0, "\(log())")
     }
 }
