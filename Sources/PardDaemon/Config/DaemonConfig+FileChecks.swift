@@ -16,7 +16,7 @@ extension DaemonConfig {
                 problems.append(error(at: keyPath, "\(path): not a \(what)"))
             }
         }
-        check(model.checkpoint, at: "model.checkpoint", what: "file")
+        if model.checkpoint != Model.synthetic { check(model.checkpoint, at: "model.checkpoint", what: "file") }
         if let attributes = model.attributes {
             if attributes.lowercased().hasSuffix(".json") || attributes.contains("/") {
                 check(attributes, at: "model.attributes", what: "file")

@@ -25,6 +25,10 @@ extension DaemonConfig {
         public var threshold: Float = 0.5
 
         /// A model section with defaults for everything but the checkpoint.
+        /// The `checkpoint` value that means the released ViT-L/14 layout with random weights, built in
+        /// memory (for measuring; its outputs mean nothing).
+        public static let synthetic = "synthetic:ViT-L/14"
+
         public init(checkpoint: String) {
             self.checkpoint = checkpoint
         }

@@ -135,7 +135,10 @@ struct ConfigParser {
 
     mutating func model(_ value: ConfigValue) throws(ConfigError) -> DaemonConfig.Model {
         let map = try value.mapping(keys: ["checkpoint", "attributes", "vocabulary", "threads", "batch_size", "batch_wait", "precision", "threshold"])
-        var model = DaemonConfig.Model(checkpoint: try path(note(map.required("checkpoint", "the model file (.pth or .safetensors)"))))
+        let checkpointNode = note(try map.required("checkpoint", "the model file (.pth or .safetensors)"))
+        // `synthetic:ViT-L/14` (the released layout with random weights, for load measurements) is not a path.
+        let synthetic = (try? checkpointNode.string()) == DaemonConfig.Model.synthetic
+        var model = DaemonConfig.Model(checkpoint: synthetic ? DaemonConfig.Model.synthetic : try path(checkpointNode))
         if let attributes = map.optional("attributes") {
             let text = try note(attributes).nonEmptyString()
             let isFile = text.lowercased().hasSuffix(".json") || text.contains("/")

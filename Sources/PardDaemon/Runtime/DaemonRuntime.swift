@@ -28,8 +28,10 @@ public final class DaemonRuntime {
         let started = Date()
         let model: LoadedModel
         do {
-            model = try ModelFile.load(path: config.model.checkpoint, attributes: config.model.attributes,
-                                       vocabulary: config.model.vocabulary)
+            model = config.model.checkpoint == DaemonConfig.Model.synthetic
+                ? try ModelFile.synthetic()
+                : try ModelFile.load(path: config.model.checkpoint, attributes: config.model.attributes,
+                                     vocabulary: config.model.vocabulary)
         } catch { throw DaemonError.model("\(error)") }
         let c = model.model.config
         logger.info("model loaded", metadata: [
@@ -56,8 +58,14 @@ public final class DaemonRuntime {
 
         var lastWatchdog = Date.distantPast, lastStatus = Date.distantPast
         var windowStart = Date(), windowCrops = 0
+        var shedReported = 0
         while !signals.shouldStop {
             windowCrops += try loop.step(streams: streams, idle: 0.25)
+            let shed = queue.counters.shed[.queueFull] ?? 0
+            if shed > shedReported {
+                metrics.cropsShedQueueFull.increment(by: Int64(shed - shedReported))
+                shedReported = shed
+            }
             loop.expireTracks(streams)
             try writer.flush()
             if signals.takeReopen() {
@@ -88,6 +96,8 @@ public final class DaemonRuntime {
             _ = try loop.step(streams: streams, idle: 0)
             try writer.flush()
         }
+        let shedAtStop = queue.counters.shed[.queueFull] ?? 0
+        if shedAtStop > shedReported { metrics.cropsShedQueueFull.increment(by: Int64(shedAtStop - shedReported)) }
         let dropped = queue.drain(reason: .shutdown)
         if !dropped.isEmpty {
             metrics.cropsShedShutdown.increment(by: Int64(dropped.count))

@@ -60,7 +60,8 @@ struct InferenceLoop {
             metrics.attributeEvents.increment()
             stream.metrics.cropsClassified.increment()
             if let id = crop.box.id, id >= 0 {
-                stream.tracks.observe(id: id, frame: crop.frame, pts: crop.pts, probabilities: result.probabilities)
+                // The box was counted as seen when it was queued.
+                stream.tracks.observe(id: id, frame: crop.frame, pts: crop.pts, probabilities: result.probabilities, seen: false)
             }
         }
         classified += crops.count

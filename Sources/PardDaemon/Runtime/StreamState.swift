@@ -20,7 +20,7 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
     /// pts of the newest frame detections came for (seconds): the stream's clock for track timeouts,
     /// which follows the detector (it may lag the decoder).
     private var newestPTS: Double?
-    /// Tracked boxes seen but not classified (track interval), for the main loop's `TrackBook`.
+    /// Tracked boxes seen (queued, or skipped by the track interval), for the main loop's `TrackBook`.
     private var sightings: [(id: Int, frame: Int, pts: Double)] = []
 
     init(index: Int, config: DaemonConfig.Stream, metrics: DaemonMetrics.Stream, imageSize: Int, logger: Logger) {
@@ -50,7 +50,7 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
                 let rect = try extractor.crop(box, from: frame, into: queue.buffer(slot))
                 queue.enqueue(stream: index, frame: frame.number, pts: frame.pts, box: box, rect: rect,
                               trackHasResult: trackID.map { tracksWithResult.contains($0) } ?? false, slot: slot)
-                if let trackID { tracksWithResult.insert(trackID) }
+                if let trackID { tracksWithResult.insert(trackID); sightings.append((trackID, frame.number, frame.pts)) }
             } catch {
                 queue.release(slot: slot)
                 metrics.detectionsInvalid.increment()
@@ -66,7 +66,7 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
         lock.unlock()
     }
 
-    /// Tracked boxes seen but not classified since the last call.
+    /// Tracked boxes seen since the last call.
     func takeSightings() -> [(id: Int, frame: Int, pts: Double)] {
         lock.lock(); defer { lock.unlock() }
         let s = sightings
