@@ -184,6 +184,9 @@ import Testing
         let attributeEvents = (before + after).filter { $0["type"] as? String == "attributes" }
         #expect(before.count == next)
         #expect(attributeEvents.count == 30)
+        // The events carry the frames the detections named, in order.
+        #expect(attributeEvents.compactMap { $0["frame"] as? Int } == Array(5...34))
+        #expect(log().contains("no longer held (late)") && log().contains("(invalid)"), "\(log())")
         #expect(Self.metric(metrics, "pard_crops_classified_total", "cam1") == Double(attributeEvents.count))
         #expect(Self.metric(metrics, "pard_events_total", "attributes") == Double(attributeEvents.count))
         #expect(Self.metric(metrics, "pard_detection_lines_malformed_total", "cam1") == 1)

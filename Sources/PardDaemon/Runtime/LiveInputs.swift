@@ -56,11 +56,10 @@ final class LiveInputs: @unchecked Sendable {  // immutable after init; the part
                     s.crop(detections.boxes, from: frame.decoded, into: queue)
                 case .late:
                     metrics.detectionsLate.increment(by: Int64(detections.boxes.count))
+                    s.note(.late, boxes: detections.boxes.count, frame: detections.frame, pts: detections.pts)
                 case .notYet, .missing:
                     metrics.detectionsUnmatched.increment(by: Int64(detections.boxes.count))
-                    logger.debug("detections for a frame not decoded", metadata: [
-                        "stream": "\(name)", "frame": "\(detections.frame.map(String.init) ?? "-")", "result": "\(lookup)",
-                    ])
+                    s.note(.unmatched, boxes: detections.boxes.count, frame: detections.frame, pts: detections.pts)
                 }
             }, onMalformed: { bad in
                 metrics.detectionsMalformed.increment()

@@ -38,7 +38,11 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
         lock.lock()
         defer { lock.unlock() }
         for box in boxes {
-            guard extractor.rect(for: box, in: frame) != nil else { metrics.detectionsInvalid.increment(); continue }
+            guard extractor.rect(for: box, in: frame) != nil else {
+                metrics.detectionsInvalid.increment()
+                noteLocked(.invalid, boxes: 1, frame: frame.number, pts: frame.pts)
+                continue
+            }
             let trackID = box.id.flatMap { $0 >= 0 ? $0 : nil }
             if let trackID, !gate.admit(id: trackID, pts: frame.pts) {
                 metrics.skippedByInterval.increment()
@@ -56,6 +60,40 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
                 metrics.detectionsInvalid.increment()
                 logger.warning("crop failed", metadata: ["stream": "\(config.name)", "frame": "\(frame.number)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Detection boxes that were not cropped, by reason.
+    enum Dropped: String { case late, unmatched, invalid }
+    private var dropped: [Dropped: Int] = [:]
+
+    /// Counts boxes that were not cropped and logs it: the first time, then at 10, 100, 1000, ... of each
+    /// reason, so that a detector that is always late is visible without flooding the journal.
+    func note(_ reason: Dropped, boxes: Int, frame: Int?, pts: Double?) {
+        lock.lock()
+        defer { lock.unlock() }
+        noteLocked(reason, boxes: boxes, frame: frame, pts: pts)
+    }
+
+    private func noteLocked(_ reason: Dropped, boxes: Int, frame: Int?, pts: Double?) {
+        let before = dropped[reason, default: 0], after = before + boxes
+        dropped[reason] = after
+        var mark = 1
+        while mark <= after {
+            if mark > before {
+                let what: String
+                switch reason {
+                case .late: what = "detections for frames no longer held (late)"
+                case .unmatched: what = "detections for frames not decoded"
+                case .invalid: what = "detection boxes with no area inside the frame (invalid)"
+                }
+                logger.warning("\(what)", metadata: [
+                    "stream": "\(config.name)", "total": "\(after)",
+                    "frame": "\(frame.map(String.init) ?? "-")", "pts": "\(pts.map { String(format: "%.3f", $0) } ?? "-")",
+                ])
+                break
+            }
+            mark *= 10
         }
     }
 
