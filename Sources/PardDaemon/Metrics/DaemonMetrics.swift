@@ -1,3 +1,4 @@
+import PardPipeline
 import Prometheus
 
 /// The daemon's Prometheus metrics (served at `/metrics`). Counters only grow; every shed crop and every
@@ -31,8 +32,15 @@ public final class DaemonMetrics: Sendable {
     public let queueDepth: Gauge
     public let attributeEvents: Counter
     public let trackEvents: Counter
+    /// `pard_events_dropped_total{reason}`, by `EventWriter.DropReason` raw value.
+    private let eventsDroppedByReason: [String: Counter]
 
     public init() {
+        let dropHelp = "Event lines lost because the event file could not be written, by reason."
+        let registry = self.registry
+        eventsDroppedByReason = Dictionary(uniqueKeysWithValues: EventWriter.DropReason.allCases.map {
+            ($0.rawValue, registry.makeCounter(name: "pard_events_dropped_total", labels: [("reason", $0.rawValue)], help: dropHelp))
+        })
         cropsShedQueueFull = registry.makeCounter(name: "pard_crops_shed_total", labels: [("reason", "queue_full")],
                                                   help: "Crops dropped instead of classified, by reason.")
         cropsShedShutdown = registry.makeCounter(name: "pard_crops_shed_total", labels: [("reason", "shutdown")],
@@ -48,6 +56,11 @@ public final class DaemonMetrics: Sendable {
                                                help: "Event lines written, by type.")
         trackEvents = registry.makeCounter(name: "pard_events_total", labels: [("type", "track")],
                                            help: "Event lines written, by type.")
+    }
+
+    /// `pard_events_dropped_total` with `reason` (one of `EventWriter.DropReason`'s raw values).
+    public func eventsDropped(_ reason: String) -> Counter {
+        eventsDroppedByReason[reason] ?? registry.makeCounter(name: "pard_events_dropped_total", labels: [("reason", reason)])
     }
 
     /// The metrics of stream `name`.

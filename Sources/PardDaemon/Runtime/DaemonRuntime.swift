@@ -39,8 +39,9 @@ public final class DaemonRuntime {
             "vision": "\(c.visionWidth)x\(c.visionLayers)", "seconds": "\(String(format: "%.1f", Date().timeIntervalSince(started)))",
             "blas_core": "\(BLAS.coreName)",
         ])
-        let writer: EventWriter
-        do { writer = try EventWriter(path: config.output.events.description) } catch { throw DaemonError.output("\(error)") }
+        let writer: EventOutput
+        do { writer = try EventOutput(path: config.output.events.description, metrics: metrics, logger: logger) }
+        catch { throw DaemonError.output("\(error)") }
         let queue = CropQueue(capacity: config.queue.maxCrops, floatsPerCrop: model.model.imageFloats, policy: config.queue.shedPolicy)
         let streams = config.streams.enumerated().map { i, s in
             StreamState(index: i, config: s, metrics: metrics.stream(s.name), imageSize: c.imageSize,
@@ -48,7 +49,7 @@ public final class DaemonRuntime {
         }
         let inputs = try LiveInputs(streams: streams, queue: queue, logger: logger)
         inputs.start()
-        let http = startMetricsServer(inputs: inputs)
+        let http = startMetricsServer(inputs: inputs, events: writer.health)
 
         var loop = InferenceLoop(model: model, queue: queue, writer: writer, metrics: metrics, threshold: config.model.threshold,
                                  batchSize: config.model.batchSize, batchWait: config.model.batchWait)
@@ -67,11 +68,8 @@ public final class DaemonRuntime {
                 shedReported = shed
             }
             loop.expireTracks(streams)
-            try writer.flush()
-            if signals.takeReopen() {
-                do { try writer.reopen(); logger.info("event file reopened", metadata: ["file": "\(config.output.events)"]) }
-                catch { logger.error("cannot reopen the event file; still writing the old one", metadata: ["error": "\(error)"]) }
-            }
+            writer.flush()
+            if signals.takeReopen() { writer.reopen(file: "\(config.output.events)") }
             let now = Date()
             if let interval = notifier?.watchdogInterval, now.timeIntervalSince(lastWatchdog) >= interval {
                 notifier?.notify("WATCHDOG=1")
@@ -94,7 +92,7 @@ public final class DaemonRuntime {
         let deadline = Date(timeIntervalSinceNow: config.shutdownTimeout)
         while queue.depth > 0, Date() < deadline {
             _ = try loop.step(streams: streams, idle: 0)
-            try writer.flush()
+            writer.flush()
         }
         let shedAtStop = queue.counters.shed[.queueFull] ?? 0
         if shedAtStop > shedReported { metrics.cropsShedQueueFull.increment(by: Int64(shedAtStop - shedReported)) }
@@ -104,22 +102,25 @@ public final class DaemonRuntime {
             logger.warning("crops not classified before the shutdown timeout", metadata: ["count": "\(dropped.count)"])
         }
         loop.closeAllTracks(streams)
-        try writer.flush()
+        writer.close()
         http?.stop()
         let counters = queue.counters
         logger.info("stopped", metadata: [
             "crops_classified": "\(loop.classified)", "crops_accepted": "\(counters.accepted)",
             "shed_queue_full": "\(counters.shed[.queueFull] ?? 0)", "shed_shutdown": "\(counters.shed[.shutdown] ?? 0)",
+            "events_dropped": "\(writer.writer.status.dropped.values.reduce(0, +))",
         ])
     }
 
     /// Serves `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O).
-    private func startMetricsServer(inputs: LiveInputs) -> MetricsEndpoint? {
+    private func startMetricsServer(inputs: LiveInputs, events: EventHealth) -> MetricsEndpoint? {
         guard let listen = config.metrics.listen else { return nil }
         let total = config.streams.count
         let app = MetricsServer.application(host: listen.host, port: Int(listen.port), metrics: metrics, health: {
             let up = inputs.upCount
-            return (up > 0, "\(up) of \(total) streams up")
+            let streams = "\(up) of \(total) streams up"
+            guard let failure = events.currentFailure else { return (up > 0, streams) }
+            return (false, "\(streams); events failing: \(failure)")
         }, logger: logger)
         return MetricsEndpoint(app, logger: logger)
     }

@@ -10,7 +10,7 @@ struct InferenceLoop {
     let model: LoadedModel
     let session: InferenceSession
     let queue: CropQueue
-    let writer: EventWriter
+    let writer: EventOutput
     let metrics: DaemonMetrics
     let threshold: Float
     let batchSize: Int
@@ -21,7 +21,7 @@ struct InferenceLoop {
     private var logits: [Float]
     private(set) var classified = 0
 
-    init(model: LoadedModel, queue: CropQueue, writer: EventWriter, metrics: DaemonMetrics, threshold: Float,
+    init(model: LoadedModel, queue: CropQueue, writer: EventOutput, metrics: DaemonMetrics, threshold: Float,
          batchSize: Int, batchWait: Double) {
         self.model = model
         session = InferenceSession(model: model.model, maxBatch: batchSize)
