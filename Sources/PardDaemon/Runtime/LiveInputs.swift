@@ -53,7 +53,7 @@ final class LiveInputs: @unchecked Sendable {  // immutable after init; the part
                 switch lookup {
                 case .found(let frame):
                     s.sawDetections(pts: frame.pts)
-                    s.crop(detections.boxes, from: frame.decoded, into: queue)
+                    s.crop(detections.boxes, from: frame, into: queue)
                 case .late:
                     metrics.detectionsLate.increment(by: Int64(detections.boxes.count))
                     s.note(.late, boxes: detections.boxes.count, frame: detections.frame, pts: detections.pts)

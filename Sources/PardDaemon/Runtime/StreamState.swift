@@ -34,11 +34,14 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
     }
 
     /// Crops the boxes of one detection line from `frame` into `queue`, counting what is not cropped.
-    func crop(_ boxes: [Box], from frame: DecodedFrame, into queue: CropQueue) {
+    /// Events and tracks take the frame's stream-wide number and pts (`LiveFrame`), never the decoder's
+    /// per-connection or per-pass ones, so that they go on increasing across loops and reconnections.
+    func crop(_ boxes: [Box], from frame: LiveFrame, into queue: CropQueue) {
         lock.lock()
         defer { lock.unlock() }
+        let picture = frame.decoded
         for box in boxes {
-            guard extractor.rect(for: box, in: frame) != nil else {
+            guard extractor.rect(for: box, in: picture) != nil else {
                 metrics.detectionsInvalid.increment()
                 noteLocked(.invalid, boxes: 1, frame: frame.number, pts: frame.pts)
                 continue
@@ -51,7 +54,7 @@ final class StreamState: @unchecked Sendable {  // detection-side state under `l
             }
             guard let slot = queue.reserveSlot() else { return }  // shutting down: intake is closed
             do {
-                let rect = try extractor.crop(box, from: frame, into: queue.buffer(slot))
+                let rect = try extractor.crop(box, from: picture, into: queue.buffer(slot))
                 queue.enqueue(stream: index, frame: frame.number, pts: frame.pts, box: box, rect: rect,
                               trackHasResult: trackID.map { tracksWithResult.contains($0) } ?? false, slot: slot)
                 if let trackID { tracksWithResult.insert(trackID); sightings.append((trackID, frame.number, frame.pts)) }
