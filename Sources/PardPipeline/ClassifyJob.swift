@@ -15,6 +15,7 @@ public enum ClassifyJob {
         guard array.shape.count == 4, array.shape[1] == 3, array.shape[2] == s, array.shape[3] == s else {
             throw PipelineError.input("\(npyPath): shape \(array.shape), expected [N, 3, \(s), \(s)] (normalised images)")
         }
+        try refuseNonFinite(array, file: npyPath)
         let n = array.shape[0], per = loaded.model.imageFloats, a = loaded.model.config.attributes
         let session = InferenceSession(model: loaded.model, maxBatch: max(1, min(batch, n)))
         var logits = [Float](repeating: 0, count: session.maxBatch * a)
@@ -23,7 +24,8 @@ public enum ClassifyJob {
             let k = min(session.maxBatch, n - start)
             array.values.withUnsafeBufferPointer { img in
                 logits.withUnsafeMutableBufferPointer { out in
-                    session.run(images: img.baseAddress! + start * per, count: k, logits: out.baseAddress!)
+                    guard let input = img.baseAddress, let output = out.baseAddress else { return }
+                    session.run(images: input + start * per, count: k, logits: output)
                 }
             }
             for i in 0..<k {
@@ -54,7 +56,8 @@ public enum ClassifyJob {
             }
             images.withUnsafeBufferPointer { img in
                 logits.withUnsafeMutableBufferPointer { out in
-                    session.run(images: img.baseAddress!, count: k, logits: out.baseAddress!)
+                    guard let input = img.baseAddress, let output = out.baseAddress else { return }
+                    session.run(images: input, count: k, logits: output)
                 }
             }
             for i in 0..<k {
@@ -63,6 +66,16 @@ public enum ClassifyJob {
             }
             start += k
         }
+    }
+
+    /// Refuses an `[N, C, H, W]` array holding NaN or an infinity (the model would turn it into all-NaN
+    /// outputs), naming the first: `inputs.npy: image 3, channel 1, row 17, column 5: NaN`.
+    static func refuseNonFinite(_ array: NPYArray, file: String) throws(PipelineError) {
+        guard array.shape.count == 4, let i = array.values.firstIndex(where: { !$0.isFinite }) else { return }
+        let (c, h, w) = (array.shape[1], array.shape[2], array.shape[3])
+        let value = array.values[i].isNaN ? "NaN" : (array.values[i] > 0 ? "+infinity" : "-infinity")
+        throw .input("\(file): image \(i / (c * h * w)), channel \(i / (h * w) % c), row \(i / w % h), column \(i % w): "
+                     + "\(value) (the images must be finite numbers)")
     }
 
     /// One output line: index, input, logits, probs (head order), attributes (name -> probability), labels.

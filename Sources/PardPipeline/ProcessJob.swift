@@ -122,6 +122,9 @@ public final class ProcessJob {
             let last = batch.isLast
             if last {
                 summary.error = batch.decodingError.map { "\($0)" }
+                if summary.error == nil && producer.framesDecoded == 0 {
+                    summary.error = "\(decoder.url): nothing decoded: the video stream has no frames"
+                }
                 summary.framesDecoded = producer.framesDecoded
                 summary.boxesMatched = producer.boxesMatched
             }
@@ -242,7 +245,8 @@ private struct Consumer {
             let a = model.model.config.attributes
             let t0 = Date()
             logits.withUnsafeMutableBufferPointer { out in
-                session.run(images: batch.images, count: batch.count, logits: out.baseAddress!)
+                guard let output = out.baseAddress else { return }
+                session.run(images: batch.images, count: batch.count, logits: output)
             }
             summary.modelSeconds += Date().timeIntervalSince(t0)
             for i in 0..<batch.count { pending[batch.firstSequence + i] = Array(logits[(i * a)..<((i + 1) * a)]) }

@@ -26,7 +26,7 @@ public final class ProgressReporter: @unchecked Sendable {  // called from one t
 
     public func finish(frames: Int, crops: Int) {
         emit(line(frame: frames, crops: crops, final: true))
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if isTerminal { StandardStream.error.writeIgnoringErrors("\n") }
     }
 
     private func line(frame: Int, crops: Int, final: Bool) -> String {
@@ -51,6 +51,6 @@ public final class ProgressReporter: @unchecked Sendable {  // called from one t
 
     private func emit(_ s: String) {
         let text = isTerminal ? "\r\u{1B}[K" + s : "pard: " + s + "\n"
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStream.error.writeIgnoringErrors(text)
     }
 }

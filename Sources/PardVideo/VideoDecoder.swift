@@ -60,6 +60,7 @@ public final class VideoDecoder {
     private let timeBase: Double
     private let startTime: Int64?
     private let corruptData: DecoderOptions.CorruptDataPolicy
+    private let pictureLimit: PictureLimit
     /// Kept alive for as long as `formatContext` may call it.
     private let interruptHook: InterruptHook?
     private var phase = Phase.reading
@@ -71,13 +72,15 @@ public final class VideoDecoder {
     /// Opens `url` (a path, or anything FFmpeg's protocols read: `rtsp://`, `http://`, `file:`)
     /// and sets up a decoder for its best video stream.
     /// - Throws: `VideoError.openFailed`, `.streamInfoFailed`, `.noVideoStream`,
-    ///   `.decoderSetupFailed` or `.interrupted`, each naming the URL (credentials removed).
+    ///   `.decoderSetupFailed`, `.pictureTooLarge` (the stream declares a picture over
+    ///   `options.pictureLimit`) or `.interrupted`, each naming the URL (credentials removed).
     public init(url: String, options: DecoderOptions = DecoderOptions()) throws {
         let shownURL = redactCredentials(url)
         let hook = options.interrupt.map(InterruptHook.init)
         let opened = try Self.open(url: url, shownURL: shownURL, options: options, hook: hook)
         self.url = shownURL
         corruptData = options.corruptData
+        pictureLimit = options.pictureLimit
         interruptHook = hook
         formatContext = opened.formatContext
         codecContext = opened.codecContext
@@ -161,7 +164,17 @@ public final class VideoDecoder {
             throw VideoError.openFailed(url: shownURL, reason: ffmpegErrorString(openResult))
         }
 
-        let infoResult = avformat_find_stream_info(context, nil)
+        // The sizes the container declares: probing may replace a size FFmpeg refuses with 0x0.
+        let declaredSizes = (0..<Int(context.pointee.nb_streams)).map { i -> (Int, Int) in
+            guard let parameters = context.pointee.streams[i]?.pointee.codecpar else { return (0, 0) }
+            return (Int(parameters.pointee.width), Int(parameters.pointee.height))
+        }
+        // Probing may decode a picture (image files declare their size nowhere else): FFmpeg's
+        // max_pixels keeps it from allocating a huge one.
+        var probeOptions = [OpaquePointer?](repeating: nil, count: Int(context.pointee.nb_streams))
+        for i in probeOptions.indices { av_dict_set(&probeOptions[i], "max_pixels", "\(options.pictureLimit.ffmpegMaxPixels)", 0) }
+        let infoResult = probeOptions.withUnsafeMutableBufferPointer { avformat_find_stream_info(context, $0.baseAddress) }
+        for i in probeOptions.indices { av_dict_free(&probeOptions[i]) }
         guard infoResult >= 0 else {
             if infoResult == pard_averror_exit() { throw VideoError.interrupted(url: shownURL, frame: 0) }
             throw VideoError.streamInfoFailed(url: shownURL, reason: ffmpegErrorString(infoResult))
@@ -172,6 +185,12 @@ public final class VideoDecoder {
             let reason = best == pard_averror_decoder_not_found()
                 ? "no decoder for its codec" : ffmpegErrorString(best)
             throw VideoError.noVideoStream(url: shownURL, reason: reason)
+        }
+        let probed = (Int(stream.pointee.codecpar.pointee.width), Int(stream.pointee.codecpar.pointee.height))
+        // Streams may also appear during probing (MPEG-TS), with no declared size.
+        let declared = declaredSizes.indices.contains(Int(best)) ? declaredSizes[Int(best)] : (0, 0)
+        for (width, height) in [declared, probed] where !options.pictureLimit.admits(width: width, height: height) {
+            throw VideoError.pictureTooLarge(url: shownURL, frame: 0, width: width, height: height, limit: options.pictureLimit)
         }
         for i in 0..<Int(context.pointee.nb_streams) where i != Int(best) {
             context.pointee.streams[i]?.pointee.discard = AVDISCARD_ALL
@@ -189,6 +208,9 @@ public final class VideoDecoder {
         }
         codecContextPointer.pointee.thread_count = Int32(clamping: max(0, options.threads))
         codecContextPointer.pointee.pkt_timebase = stream.pointee.time_base
+        // A frame over the limit (an image file whose size probing could not read, a size change
+        // mid-stream) is refused before it is allocated; `oversizedPicture` then names its size.
+        pard_limit_frame_pixels(codecContextPointer, Int64(options.pictureLimit.ffmpegMaxPixels))
         var codecOptions = makeDictionary(options.codecOptions)
         let openCodecResult = avcodec_open2(codecContextPointer, codec, &codecOptions)
         unused += dictionaryKeys(codecOptions)
@@ -233,6 +255,12 @@ public final class VideoDecoder {
             if received != pard_averror_eagain() {
                 // A decoding error surfacing on the output side (frame threading reports them here).
                 av_frame_unref(frame)
+                if let oversized = oversizedPicture() {
+                    pendingError = oversized
+                    if phase == .draining { return try finish() }
+                    startDraining()
+                    continue
+                }
                 if corruptData == .skip && phase == .reading {
                     skippedPackets += 1
                     continue
@@ -288,6 +316,11 @@ public final class VideoDecoder {
         packetHeld = false
         av_packet_unref(packet)
         if sent < 0 && sent != pard_averror_eof() {
+            if let oversized = oversizedPicture() {
+                pendingError = oversized
+                startDraining()
+                return
+            }
             if corruptData == .skip {
                 skippedPackets += 1
                 return
@@ -304,6 +337,15 @@ public final class VideoDecoder {
             return .interrupted(url: url, frame: framesDelivered)
         }
         return error
+    }
+
+    /// `.pictureTooLarge` when the decoder has moved to a picture size over the limit (FFmpeg then
+    /// refuses to allocate the frame, and the decoder reports an error), else nil.
+    private func oversizedPicture() -> VideoError? {
+        guard let codecContext else { return nil }
+        let width = Int(codecContext.pointee.width), height = Int(codecContext.pointee.height)
+        guard !pictureLimit.admits(width: width, height: height) else { return nil }
+        return .pictureTooLarge(url: url, frame: framesDelivered, width: width, height: height, limit: pictureLimit)
     }
 
     /// Remembers how far into the stream the demuxer got (end of the latest packet, in seconds
@@ -342,16 +384,24 @@ public final class VideoDecoder {
             pts = lastPTS.map { $0 + interval } ?? 0
         }
         if pts.isNaN { pts = 0 }
+        let width = Int(frame.pointee.width), height = Int(frame.pointee.height)
+        guard pictureLimit.admits(width: width, height: height) else {
+            throw stop(frame, .pictureTooLarge(url: url, frame: framesDelivered, width: width, height: height, limit: pictureLimit))
+        }
         guard let decoded = DecodedFrame(takingFrom: frame, number: number, pts: pts, ptsIsEstimated: estimated) else {
-            av_frame_unref(frame)
-            let error = VideoError.decodeFailed(url: url, frame: framesDelivered, reason: "cannot allocate a frame")
-            phase = .finished
-            state = .failed(error)
-            throw error
+            throw stop(frame, .decodeFailed(url: url, frame: framesDelivered, reason: "cannot allocate a frame"))
         }
         framesDelivered = number
         lastPTS = pts
         return decoded
+    }
+
+    /// Drops `frame` and ends the stream with `error` (returned, for the caller to throw).
+    private func stop(_ frame: UnsafeMutablePointer<AVFrame>, _ error: VideoError) -> VideoError {
+        av_frame_unref(frame)
+        phase = .finished
+        state = .failed(error)
+        return error
     }
 
     /// End of the decoder's output: complete, or the error met on the way, or "ended early".

@@ -26,6 +26,9 @@ public enum VideoError: Error, Equatable, Sendable, CustomStringConvertible {
     case interrupted(url: String, frame: Int)
     /// An image file opened but held no picture.
     case noPicture(url: String)
+    /// The stream declares (or, after frame `frame`, changes to) a picture larger than `limit`;
+    /// refused before the picture is decoded.
+    case pictureTooLarge(url: String, frame: Int, width: Int, height: Int, limit: PictureLimit)
 
     // Detections.
     /// A detections file could not be read at all.
@@ -63,6 +66,9 @@ public enum VideoError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(url): interrupted after frame \(frame)"
         case let .noPicture(url):
             return "\(url): no picture in the file"
+        case let .pictureTooLarge(url, frame, width, height, limit):
+            let when = frame == 0 ? "" : " after frame \(frame)"
+            return "\(url): picture of \(width)x\(height) pixels\(when), larger than pard decodes (\(limit))"
         case let .unreadableFile(file, reason):
             return "\(file): cannot read: \(reason)"
         case let .badLine(file, line, reason):
@@ -86,6 +92,8 @@ public enum VideoError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .endedEarly(url, _, reached, expected):
             return .endedEarly(url: url, frame: frame, reached: reached, expected: expected)
         case let .interrupted(url, _): return .interrupted(url: url, frame: frame)
+        case let .pictureTooLarge(url, _, width, height, limit):
+            return .pictureTooLarge(url: url, frame: frame, width: width, height: height, limit: limit)
         default: return self
         }
     }

@@ -48,10 +48,11 @@ struct BenchCommand: ParsableCommand {
             var total: [Double] = [], vision: [Double] = [], gemm: [Double] = []
             images.withUnsafeBufferPointer { img in
                 logits.withUnsafeMutableBufferPointer { out in
-                    session.run(images: img.baseAddress!, count: b, logits: out.baseAddress!)  // warm-up
+                    guard let input = img.baseAddress, let output = out.baseAddress else { return }
+                    session.run(images: input, count: b, logits: output)  // warm-up
                     for _ in 0..<iterations {
                         let t0 = GEMMClock.now()
-                        session.run(images: img.baseAddress!, count: b, logits: out.baseAddress!)
+                        session.run(images: input, count: b, logits: output)
                         total.append(Double(GEMMClock.now() - t0) / 1e9)
                     }
                     // The vision encoder again with the GEMM stopwatch on, for gemm_share.
@@ -59,7 +60,7 @@ struct BenchCommand: ParsableCommand {
                         GEMMClock.nanoseconds = 0
                         GEMMClock.enabled = true
                         let t0 = GEMMClock.now()
-                        session.runVision(images: img.baseAddress!, count: b)
+                        session.runVision(images: input, count: b)
                         vision.append(Double(GEMMClock.now() - t0) / 1e9)
                         GEMMClock.enabled = false
                         gemm.append(Double(GEMMClock.nanoseconds) / 1e9)
@@ -86,7 +87,7 @@ struct BenchCommand: ParsableCommand {
                 "blas_core": BLAS.coreName,
             ]
             let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try Output.standardOutput(String(decoding: data, as: UTF8.self) + "\n")
         }
     }
 }

@@ -43,8 +43,7 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try model.load()
-        let out = FileHandle.standardOutput
-        let emit: (String) -> Void = { out.write(Data(($0 + "\n").utf8)) }
+        let emit: (String) throws -> Void = { try Output.standardOutput($0 + "\n") }
         do {
             if let npy {
                 try ClassifyJob.run(loaded, npyPath: npy, threshold: threshold, batch: batch, emit: emit)

@@ -36,7 +36,7 @@ struct ConvertCommand: ParsableCommand {
             let loaded = try ModelFile.load(path: checkpoint, attributes: attributes, vocabulary: vocabulary)
             try ModelFile.convert(loaded, to: output)
             let c = loaded.model.config
-            FileHandle.standardError.write(Data("pard: wrote \(output) (\(loaded.attributes.name), \(c.attributes) attributes, vision \(c.visionWidth)x\(c.visionLayers), \(c.tokens) tokens)\n".utf8))
+            Output.message("pard: wrote \(output) (\(loaded.attributes.name), \(c.attributes) attributes, vision \(c.visionWidth)x\(c.visionLayers), \(c.tokens) tokens)")
         } catch { throw CLIError(error.description) }
     }
 }

@@ -17,6 +17,6 @@ enum OpenBLASEnvironment {
         argv.append(nil)
         execv("/proc/self/exe", argv)
         // execv returned: carry on with the slow kernel, but say so.
-        FileHandle.standardError.write(Data("pard: warning: could not re-execute with OPENBLAS_CORETYPE=\(core) (\(String(cString: strerror(errno)))); OpenBLAS uses its slow \(BLAS.coreName) kernel\n".utf8))
+        Output.message("pard: warning: could not re-execute with OPENBLAS_CORETYPE=\(core) (\(String(cString: strerror(errno)))); OpenBLAS uses its slow \(BLAS.coreName) kernel")
     }
 }

@@ -80,10 +80,7 @@ struct ProcessCommand: ParsableCommand {
         let boxes: Detections
         do { boxes = try Detections.load(path: detections, options: DetectionParseOptions(skipBadLines: skipBadLines)) }
         catch { throw CLIError("\(error)") }
-        if let dumpCrops {
-            do { try FileManager.default.createDirectory(atPath: dumpCrops, withIntermediateDirectories: true) }
-            catch { throw CLIError("--dump-crops \(dumpCrops): \(error.localizedDescription)") }
-        }
+        if let dumpCrops { try Self.checkWritableDirectory(dumpCrops) }
         let loaded = noModel ? nil : try model.load(synthetic: synthetic)
         if noModel { BLAS.setThreads(model.threads) }
         let writer: EventWriter?
@@ -95,15 +92,32 @@ struct ProcessCommand: ParsableCommand {
                              progress: ProgressReporter())
         let summary: ProcessSummary
         do { summary = try job.run() } catch { throw CLIError("\(error)") }
-        FileHandle.standardError.write(Data(Self.report(summary, batch: batch).utf8))
+        StandardStream.error.writeIgnoringErrors(Self.report(summary, batch: batch, modelRan: !noModel))
         if let error = summary.error { throw CLIError(error) }
     }
 
-    /// The end-of-run summary: every box accounted for.
-    static func report(_ s: ProcessSummary, batch: Int) -> String {
+    /// Creates `dir` if needed and checks that a file can be created in it (a probe file, removed
+    /// again), so that `--dump-crops` fails at the start, before the model loads, naming the directory.
+    static func checkWritableDirectory(_ dir: String) throws {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        catch { throw CLIError("--dump-crops \(dir): cannot create the directory: \(error.localizedDescription)") }
+        let probe = URL(fileURLWithPath: dir).appendingPathComponent(".pard-write-test-\(getpid())").path
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CLIError("--dump-crops \(dir): cannot write into the directory: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        unlink(probe)
+    }
+
+    /// The end-of-run summary: every box accounted for. `modelRan` false (`--no-model`): boxes were
+    /// cropped, not classified.
+    static func report(_ s: ProcessSummary, batch: Int, modelRan: Bool) -> String {
+        // Boxes of frames after a decoding error were never reached; the video may well have them.
+        let unmatched = "for frames the video does not have" + (s.error == nil ? "" : " or that decoding did not reach")
         var lines = [
             "pard: \(s.framesDecoded) frames decoded in \(String(format: "%.1f", s.seconds)) s (\(String(format: "%.1f", s.framesPerSecond)) frames/s)",
-            "pard: \(s.boxesRead) boxes read: \(s.cropsClassified) classified, \(s.skippedByInterval) skipped by the track interval, \(s.invalid) invalid (no area in the frame), \(s.detectionsWithoutFrame) for frames the video does not have",
+            "pard: \(s.boxesRead) boxes read: \(s.cropsClassified) \(modelRan ? "classified" : "cropped"), \(s.skippedByInterval) skipped by the track interval, \(s.invalid) invalid (no area in the frame), \(s.detectionsWithoutFrame) \(unmatched)",
         ]
         if s.badLines > 0 { lines.append("pard: \(s.badLines) malformed detection lines skipped") }
         if s.attributeEvents + s.trackEvents > 0 {
