@@ -33,13 +33,22 @@ public struct JSONLine {
     /// The object, without a newline.
     public var string: String { text + "}" }
 
-    /// `v` rounded to `decimals` places, shortest form; non-finite values become `null`.
+    /// `v` rounded to `decimals` places, shortest form, always a valid JSON number: when `v` scaled
+    /// by 10^decimals is beyond the Double range (|v| near 1e308), `v` unrounded in its shortest
+    /// round-trip form (`1e+308`). Non-finite values become `null`.
     public static func number(_ v: Double, decimals: Int) -> String {
         guard v.isFinite else { return "null" }
         let p = pow(10.0, Double(decimals))
-        let r = (v * p).rounded() / p
-        if r == r.rounded(), abs(r) < 1e15 { return String(Int64(r)) }
-        return String(r)
+        let scaled = v * p
+        let r = scaled.isFinite && p.isFinite && p > 0 ? scaled.rounded() / p : v
+        guard r.isFinite else { return shortest(v) }
+        return shortest(r)
+    }
+
+    /// A finite Double in its shortest round-trip form; integers below 10^15 without `.0`.
+    private static func shortest(_ v: Double) -> String {
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return String(v)
     }
 
     /// Shortest round-trip form of a Float; non-finite values become `null`.

@@ -1,93 +1,13 @@
 import Foundation
 
-/// One pedestrian box, in pixels of the full frame, fractional: top-left corner (`x`, `y`), width
-/// `w` and height `h`.
-public struct Box: Equatable, Sendable {
-    public var x: Double
-    public var y: Double
-    public var w: Double
-    public var h: Double
-    /// Track id; nil when untracked (MOT's -1, or absent in JSON).
-    public var id: Int?
-    /// Detector confidence; nil when the source gives none. MOT's `conf` column is kept as is.
-    public var score: Double?
-
-    public init(x: Double, y: Double, w: Double, h: Double, id: Int? = nil, score: Double? = nil) {
-        self.x = x
-        self.y = y
-        self.w = w
-        self.h = h
-        self.id = id
-        self.score = score
-    }
-}
-
-/// The boxes of one frame, keyed by its 1-based frame number or by its presentation time.
-public struct FrameDetections: Equatable, Sendable {
-    /// 1-based frame number (MOTChallenge convention), when the source gives one.
-    public var frame: Int?
-    /// Presentation time in seconds from the stream start, when the source gives one.
-    public var pts: Double?
-    public var boxes: [Box]
-
-    public init(frame: Int? = nil, pts: Double? = nil, boxes: [Box]) {
-        self.frame = frame
-        self.pts = pts
-        self.boxes = boxes
-    }
-}
-
-/// The two text formats of detections.
-public enum DetectionFormat: String, Sendable {
-    /// MOTChallenge det/gt lines: `frame,id,x,y,w,h[,conf,...]`, one box per line.
-    case mot
-    /// JSON lines, one frame per line: `{"frame": 12, "boxes": [{"x":..,"y":..,"w":..,"h":..}]}`.
-    case jsonLines
-
-    /// By content: the first line that is neither blank nor a `#` comment starts with `{` =>
-    /// JSON lines, anything else => MOT. Without such a line, by the file extension
-    /// (`.jsonl`, `.ndjson`, `.json` => JSON lines), else MOT.
-    public static func detect(text: String, file: String) -> DetectionFormat {
-        for line in text.split(whereSeparator: \.isNewline) {
-            guard let first = line.first(where: { !$0.isWhitespace }) else { continue }
-            if first == "#" { continue }
-            return first == "{" ? .jsonLines : .mot
-        }
-        switch URL(fileURLWithPath: file).pathExtension.lowercased() {
-        case "jsonl", "ndjson", "json": return .jsonLines
-        default: return .mot
-        }
-    }
-}
-
-/// How to read a detections file.
-public struct DetectionParseOptions: Sendable {
-    /// nil = detect (see `DetectionFormat.detect`).
-    public var format: DetectionFormat?
-    /// false: the first malformed line throws `VideoError.badLine`. true: malformed lines are
-    /// skipped and listed in `Detections.badLines`.
-    public var skipBadLines: Bool
-
-    public init(format: DetectionFormat? = nil, skipBadLines: Bool = false) {
-        self.format = format
-        self.skipBadLines = skipBadLines
-    }
-}
-
-/// A malformed line that `skipBadLines` passed over.
-public struct BadLine: Equatable, Sendable {
-    /// 1-based line number in the file.
-    public var line: Int
-    public var reason: String
-}
-
 /// All detections of a file, grouped by frame.
 public struct Detections: Sendable {
     /// Where they came from (for messages).
     public let file: String
     public let format: DetectionFormat
     /// MOT: one entry per frame number, ascending, boxes in file order. JSON lines: one entry
-    /// per line, in file order (a frame repeated on two lines stays two entries).
+    /// per line, in file order (a frame repeated on two lines stays two entries). Each entry is
+    /// matched by its `key` only (frame number when given, else pts), so at most once.
     public let frames: [FrameDetections]
     /// Lines skipped under `skipBadLines` (empty otherwise).
     public let badLines: [BadLine]
@@ -102,8 +22,11 @@ public struct Detections: Sendable {
         var index: [Int: [Int]] = [:]
         var timed: [(pts: Double, index: Int)] = []
         for (i, f) in frames.enumerated() {
-            if let n = f.frame { index[n, default: []].append(i) }
-            if let t = f.pts { timed.append((t, i)) }
+            switch f.key {
+            case .frame(let n): index[n, default: []].append(i)
+            case .pts(let t): timed.append((t, i))
+            case nil: break
+            }
         }
         indexByFrame = index
         ptsKeyed = timed.sorted { ($0.pts, $0.index) < ($1.pts, $1.index) }
@@ -118,8 +41,8 @@ public struct Detections: Sendable {
         return entries.flatMap { frames[$0].boxes }
     }
 
-    /// The boxes of the pts-keyed entry nearest to `pts` seconds, if it is within `tolerance`
-    /// seconds (typically half a frame interval); empty otherwise.
+    /// The boxes of the pts-keyed entries (those without a frame number) nearest to `pts` seconds,
+    /// if they are within `tolerance` seconds (typically half a frame interval); empty otherwise.
     public func boxes(nearPTS pts: Double, tolerance: Double) -> [Box] {
         guard !ptsKeyed.isEmpty else { return [] }
         // Binary search for the first entry at or after pts.
@@ -143,14 +66,14 @@ public struct Detections: Sendable {
         return ptsKeyed[first...last].flatMap { frames[$0.index].boxes }
     }
 
-    /// The boxes for a decoded frame: by its number when the file has frame numbers for it,
-    /// else by its pts (within `tolerance` seconds).
+    /// The boxes for a decoded frame: those of the entries keyed by its number, then those of the
+    /// pts-keyed entries nearest its pts (within `tolerance` seconds). An entry has one key, so
+    /// it is found by one frame at most.
     public func boxes(for frame: DecodedFrame, tolerance: Double) -> [Box] {
-        if indexByFrame[frame.number] != nil { return boxes(forFrame: frame.number) }
-        return boxes(nearPTS: frame.pts, tolerance: tolerance)
+        boxes(forFrame: frame.number) + boxes(nearPTS: frame.pts, tolerance: tolerance)
     }
 
-    /// Reads and parses a detections file.
+    /// Reads and parses a detections file (lines cut by `LineSplitter`).
     /// - Throws: `VideoError.unreadableFile`, or `VideoError.badLine` naming `path` and the line.
     public static func load(path: String, options: DetectionParseOptions = DetectionParseOptions()) throws -> Detections {
         let data: Data
@@ -160,38 +83,75 @@ public struct Detections: Sendable {
             let reason = (error as? CocoaError)?.code == .fileReadNoSuchFile ? "no such file" : error.localizedDescription
             throw VideoError.unreadableFile(file: path, reason: reason)
         }
-        return try parse(text: String(decoding: data, as: UTF8.self), file: path, options: options)
+        return try data.withUnsafeBytes { try parse(bytes: $0, file: path, options: options) }
     }
 
     /// Parses the text of a detections file; `file` names it in errors.
     public static func parse(text: String, file: String,
                              options: DetectionParseOptions = DetectionParseOptions()) throws -> Detections {
-        let format = options.format ?? DetectionFormat.detect(text: text, file: file)
+        var text = text
+        return try text.withUTF8 { try parse(bytes: UnsafeRawBufferPointer($0), file: file, options: options) }
+    }
+
+    /// Parses the UTF-8 bytes of a detections file; `file` names it in errors. Lines end at `\n`,
+    /// `\r\n` or `\r` and are numbered as editors do; a leading byte order mark is skipped.
+    public static func parse(bytes: UnsafeRawBufferPointer, file: String,
+                             options: DetectionParseOptions = DetectionParseOptions()) throws -> Detections {
+        var reader = Reader(file: file, options: options)
+        var splitter = LineSplitter(maximumBytes: options.maximumLineBytes)
+        let chunk = 1 << 16
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + chunk)
+            for piece in splitter.feed(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                try reader.read(piece, splitter: splitter)
+            }
+            start = end
+        }
+        if let last = splitter.finish() { try reader.read(last, splitter: splitter) }
+        return reader.detections()
+    }
+
+    /// Parses lines one by one, the format decided by the first significant line.
+    private struct Reader {
+        let file: String
+        let options: DetectionParseOptions
+        var format: DetectionFormat?
         var badLines: [BadLine] = []
-        var lineNumber = 0
         var motRows: [(frame: Int, box: Box)] = []
         var jsonFrames: [FrameDetections] = []
-        // Split on \n only, so that line numbers match editors; a trailing \r is whitespace.
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty || line.hasPrefix("#") { continue }
+
+        init(file: String, options: DetectionParseOptions) {
+            self.file = file
+            self.options = options
+            format = options.format
+        }
+
+        mutating func read(_ piece: LineSplitter.Piece, splitter: LineSplitter) throws {
             do {
-                switch format {
-                case .mot:
-                    motRows.append(try MOTDetections.parseLine(line, file: file, line: lineNumber))
-                case .jsonLines:
-                    jsonFrames.append(try JSONLDetections.parseLine(line, file: file, line: lineNumber))
+                switch piece {
+                case .tooLong(let number, let bytes):
+                    throw VideoError.badLine(file: file, line: number, reason: splitter.tooLongReason(bytes: bytes))
+                case .line(let text, let number):
+                    let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard let shown = DetectionFormat.of(line: line) else { return }
+                    if format == nil { format = shown }
+                    switch format ?? shown {
+                    case .mot:
+                        motRows.append(try MOTDetections.parseLine(line, file: file, line: number))
+                    case .jsonLines:
+                        jsonFrames.append(try JSONLDetections.parseLine(line, file: file, line: number))
+                    }
                 }
             } catch let VideoError.badLine(_, badLineNumber, reason) where options.skipBadLines {
                 badLines.append(BadLine(line: badLineNumber, reason: reason))
             }
         }
-        let frames: [FrameDetections]
-        switch format {
-        case .mot: frames = MOTDetections.group(motRows)
-        case .jsonLines: frames = jsonFrames
+
+        func detections() -> Detections {
+            let resolved = format ?? DetectionFormat.byExtension(file: file)
+            let frames = resolved == .mot ? MOTDetections.group(motRows) : jsonFrames
+            return Detections(file: file, format: resolved, frames: frames, badLines: badLines)
         }
-        return Detections(file: file, format: format, frames: frames, badLines: badLines)
     }
 }

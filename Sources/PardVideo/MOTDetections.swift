@@ -4,6 +4,8 @@ import Foundation
 ///
 /// `frame` is 1-based; `id` is -1 for untracked boxes; `x,y,w,h` are fractional pixels
 /// (top-left corner, width, height); `conf` is optional and later fields are ignored.
+/// Every number must be finite; `frame` and `id` are integers of at most
+/// `DetectionLimits.maximumInteger`, `x,y,w,h` at most `DetectionLimits.maximumCoordinate` in magnitude.
 public enum MOTDetections {
     /// Parses one non-blank, non-comment line into its frame number and box.
     /// - Throws: `VideoError.badLine(file, line, reason)`.
@@ -14,28 +16,39 @@ public enum MOTDetections {
         guard fields.count >= 6 else {
             throw bad("expected at least 6 comma-separated fields, found \(fields.count)")
         }
-        func number(_ index: Int, _ name: String) throws -> Double {
-            guard let value = Double(fields[index]), value.isFinite else {
-                throw bad("field \(index + 1) (\(name)) is not a number: \"\(fields[index])\"")
+        /// Field `index` as a finite number of magnitude at most `limit` (`range` says so in messages).
+        func number(_ index: Int, _ name: String, limit: Double, range: String) throws -> Double {
+            let text = fields[index]
+            func refuse(_ what: String, _ suffix: String = "") -> VideoError {
+                bad("field \(index + 1) (\(name)) \(what): \(InputExcerpt.quoted(text))\(suffix)")
             }
+            guard let value = Double(text) else { throw refuse("is not a number") }
+            // "nan", "inf", "infinity" are literals; any other infinity is a number beyond the Double range.
+            if value.isNaN || (value.isInfinite && text.lowercased().contains("inf")) { throw refuse("is not a finite number") }
+            guard abs(value) <= limit else { throw refuse("is out of range", " " + range) }
             return value
         }
-        func integer(_ index: Int, _ name: String) throws -> Int {
-            let value = try number(index, name)
-            guard value == value.rounded(), abs(value) < 1e15 else {
-                throw bad("field \(index + 1) (\(name)) is not an integer: \"\(fields[index])\"")
+        func integer(_ index: Int, _ name: String, range: String) throws -> Int {
+            let value = try number(index, name, limit: Double(DetectionLimits.maximumInteger), range: range)
+            guard value == value.rounded() else {
+                throw bad("field \(index + 1) (\(name)) is not an integer: \(InputExcerpt.quoted(fields[index]))")
             }
             return Int(value)
         }
-        let frame = try integer(0, "frame")
+        func coordinate(_ index: Int, _ name: String) throws -> Double {
+            try number(index, name, limit: DetectionLimits.maximumCoordinate, range: DetectionLimits.coordinateRange)
+        }
+        let frame = try integer(0, "frame", range: DetectionLimits.frameRange)
         guard frame >= 1 else { throw bad("frame numbers start at 1, found \(frame)") }
-        let id = try integer(1, "id")
-        let x = try number(2, "x"), y = try number(3, "y")
-        let w = try number(4, "w"), h = try number(5, "h")
-        guard w >= 0, h >= 0 else { throw bad("negative box size w=\(fields[4]) h=\(fields[5])") }
+        let id = try integer(1, "id", range: DetectionLimits.idRange)
+        let x = try coordinate(2, "x"), y = try coordinate(3, "y")
+        let w = try coordinate(4, "w"), h = try coordinate(5, "h")
+        guard w >= 0, h >= 0 else {
+            throw bad("negative box size w=\(InputExcerpt.quoted(fields[4])) h=\(InputExcerpt.quoted(fields[5]))")
+        }
         var score: Double? = nil
         if fields.count >= 7, !fields[6].isEmpty {
-            score = try number(6, "conf")
+            score = try number(6, "conf", limit: .greatestFiniteMagnitude, range: "(beyond the range of a Double)")
         }
         return (frame, Box(x: x, y: y, w: w, h: h, id: id < 0 ? nil : id, score: score))
     }

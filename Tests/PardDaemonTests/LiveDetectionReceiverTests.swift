@@ -136,6 +136,35 @@ import Testing
         #expect(harness.malformed.values.first?.reason.contains("longer than") == true)
     }
 
+    @Test("a byte order mark at the start of a connection or file is skipped; CR-only and CRLF lines are lines")
+    func byteOrderMarkAndLineEndings() async throws {
+        func body(_ first: Int) -> String {
+            "\u{FEFF}" + detectionLine(frame: first).dropLast() + "\r" + detectionLine(frame: first + 1).dropLast() + "\r\n"
+                + "not json\r" + detectionLine(frame: first + 2)
+        }
+        let tcp = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)))
+        try tcp.receiver.start()
+        defer { tcp.stop() }
+        let port = try #require(tcp.receiver.listeningPort)
+        let descriptor = TestSocket.connectTCP(port)
+        #expect(descriptor >= 0)
+        TestSocket.send(descriptor, body(1))
+        #expect(await eventually(timeout: 5) { tcp.detections.count == 3 && tcp.malformed.count == 1 })
+        close(descriptor)
+        #expect(tcp.detections.values.compactMap(\.frame) == [1, 2, 3])
+        #expect(tcp.malformed.values.map(\.line) == [3])
+
+        let directory = try TemporaryDirectory("live-bom")
+        let path = directory.path("cam1.jsonl")
+        try Data(body(10).utf8).write(to: URL(fileURLWithPath: path))
+        let file = Harness(.file(path: path))
+        try file.receiver.start()
+        defer { file.stop() }
+        #expect(await eventually(timeout: 5) { file.detections.count == 3 && file.malformed.count == 1 })
+        #expect(file.detections.values.compactMap(\.frame) == [10, 11, 12])
+        #expect(file.malformed.values.map(\.line) == [3])
+    }
+
     @Test("a FIFO is followed across writers: reopened when one closes, ready for the next")
     func fifo() async throws {
         let directory = try TemporaryDirectory("live-fifo")

@@ -351,7 +351,7 @@ public final class DetectionReceiver: @unchecked Sendable {
     private func handle(_ piece: LineSplitter.Piece, connection: Int) {
         switch piece {
         case .tooLong(let number, let bytes):
-            reportMalformed(connection: connection, line: number, reason: "line of \(bytes) bytes is longer than the limit of \(maximumLineBytes)")
+            reportMalformed(connection: connection, line: number, reason: LineSplitter(maximumBytes: maximumLineBytes).tooLongReason(bytes: bytes))
         case .line(let text, let number):
             if text.allSatisfy({ $0 == " " || $0 == "\t" }) { return }
             do {
