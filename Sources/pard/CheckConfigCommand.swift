@@ -10,9 +10,11 @@ struct CheckConfigCommand: ParsableCommand {
         discussion: """
         Reads FILE as pard run would and reports the first problem as FILE:LINE: KEY.PATH: MESSAGE \
         (exit status 1), or prints a summary of the model settings and one line per stream, with \
-        stream credentials redacted (exit status 0). Files the configuration names but that are not \
-        on this machine (checkpoint, attribute set, vocabulary, video files) are warnings; --strict \
-        makes them errors.
+        stream credentials redacted (exit status 0). A detection socket or event file in a folder that \
+        does not exist is an error, unless the folder is one systemd creates for pard.service (/run/pard, \
+        /var/log/pard, /var/lib/pard). Files the configuration names but that are not on this machine \
+        (checkpoint, attribute set, vocabulary, video files, those folders) are warnings; --strict makes \
+        them errors.
         """)
 
     @Argument(help: "The configuration file (e.g. /etc/pard/pard.yaml).")
@@ -27,6 +29,11 @@ struct CheckConfigCommand: ParsableCommand {
             config = try DaemonConfig.load(path: file)
         } catch {
             Self.standardError("pard: \(error)")
+            throw ExitCode(1)
+        }
+        let unusable = config.unusablePaths()
+        guard unusable.isEmpty else {
+            for problem in unusable { Self.standardError("pard: \(problem)") }
             throw ExitCode(1)
         }
         print(config.summary)

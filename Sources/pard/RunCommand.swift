@@ -30,7 +30,8 @@ struct RunCommand: ParsableCommand {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            // Credentials (`user:password@` in a URL) never reach the journal, whoever logs them.
+            return RedactingLogHandler(handler)
         }
         let logger = Logger(label: "pard")
         let parsed: DaemonConfig

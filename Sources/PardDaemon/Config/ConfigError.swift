@@ -4,7 +4,9 @@ import Foundation
 ///
 /// The description reads like a compiler diagnostic, e.g.
 /// `pard.yaml:23: streams[1].detections: expected "unix:PATH", "tcp:127.0.0.1:PORT" or a file path`.
-/// Messages never contain stream credentials: URLs are quoted in their redacted form.
+/// Messages never contain stream credentials: whatever looks like `user:password@` in the key path or
+/// the message is redacted when the error is made (`URLRedaction.redactCredentials(in:)`), and again in
+/// `description`.
 public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     /// The configuration file as it was named (or `<string>` for text parsed directly).
     public var file: String
@@ -15,12 +17,12 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible, 
     /// What is wrong, and what would be right.
     public var message: String
 
-    /// An error at `keyPath` on `line` of `file`.
+    /// An error at `keyPath` on `line` of `file`; credentials in `keyPath` and `message` are redacted.
     public init(file: String, line: Int?, keyPath: String, message: String) {
         self.file = file
         self.line = line
-        self.keyPath = keyPath
-        self.message = message
+        self.keyPath = URLRedaction.redactCredentials(in: keyPath)
+        self.message = URLRedaction.redactCredentials(in: message)
     }
 
     /// `file:line: key.path: message` (the line and key path left out when unknown); always one line.
@@ -30,7 +32,7 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible, 
         text += ": "
         if !keyPath.isEmpty { text += keyPath + ": " }
         text += message
-        return text.replacingOccurrences(of: "\n", with: " ")
+        return URLRedaction.redactCredentials(in: text.replacingOccurrences(of: "\n", with: " "))
     }
 
     /// The same as `description`, for Foundation's error reporting.

@@ -31,7 +31,10 @@ struct ConfigMapping {
                 var message = "unknown key"
                 if let suggestion = Self.suggestion(for: key, among: allowed) { message += " (did you mean \"\(suggestion)\"?)" }
                 message += "; allowed here: " + allowed.joined(separator: ", ")
-                throw ConfigError(file: owner.file, line: keyNode.mark?.line, keyPath: path, message: message)
+                // A URL written as a key (`rtsp://user:password@host/x: ...`) is named without its password.
+                let shownKey = URLRedaction.redact(key)
+                let shownPath = owner.path.isEmpty ? shownKey : "\(owner.path).\(shownKey)"
+                throw ConfigError(file: owner.file, line: keyNode.mark?.line, keyPath: shownPath, message: message)
             }
             entries.append((key, ConfigValue(node: valueNode, path: path, file: owner.file)))
         }

@@ -3,7 +3,8 @@ import PARAttributes
 
 extension DaemonConfig {
     /// Files the configuration names that are not on this machine: the checkpoint, an attribute file or
-    /// preset, the vocabulary, video files, a followed detection file's folder. Each is a `ConfigError` at
+    /// preset, the vocabulary, video files, a followed detection file's folder, a missing
+    /// `serviceFolders` folder for a socket or the event file. Each is a `ConfigError` at
     /// the key that names it. The configuration is valid without them (they may be installed later),
     /// but `pard run` needs them; `pard check-config` reports them as warnings.
     public func missingFiles() -> [ConfigError] {
@@ -37,6 +38,6 @@ extension DaemonConfig {
                 check(folder, at: "streams[\(index)].detections", what: "folder")
             }
         }
-        return problems
+        return problems + missingServiceFolders()
     }
 }

@@ -11,10 +11,7 @@ extension DaemonConfig {
             throw ConfigError(file: path, line: nil, keyPath: "", message: "no such file")
         }
         guard !isDirectory.boolValue else { throw ConfigError(file: path, line: nil, keyPath: "", message: "is a folder, not a file") }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ConfigError(file: path, line: nil, keyPath: "", message: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try readBounded(path: path)
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, line: nil, keyPath: "", message: "is not UTF-8 text")
         }
@@ -39,7 +36,7 @@ extension DaemonConfig {
         } catch {
             throw ConfigError(file: file, line: nil, keyPath: "", message: "invalid YAML: \(error)")
         }
-        var parser = ConfigParser(file: file, directory: baseDirectory)
+        var parser = ConfigParser(file: file, directory: baseDirectory, source: yaml)
         self = try parser.document(ConfigValue(node: root, path: "", file: file))
         self.locations = ConfigLocations()
         self.locations.file = file
@@ -66,7 +63,7 @@ extension DaemonConfig {
             let line = offset.map { yaml.prefix($0).filter { $0 == "\n" }.count + 1 }
             return ConfigError(file: file, line: line, keyPath: "", message: "unreadable text: \(problem)")
         default:
-            return ConfigError(file: file, line: nil, keyPath: "", message: "invalid YAML: \(error)")
+            return ConfigError(file: file, line: nil, keyPath: "", message: "invalid YAML: \(String(describing: error).prefix(200))")
         }
     }
 
@@ -97,10 +94,17 @@ struct ConfigParser {
     let directory: String?
     /// Key path to line, of every value read.
     var lines: [String: Int] = [:]
+    /// The text parsed, for comments (which the YAML tree drops).
+    var source: SourceLines
+    /// The streams read so far by name, so that a repeated name is found in constant time.
+    var streamNames: [String: Int] = [:]
+    /// The streams read so far by detection source (`ConfigParser.conflictKey`), likewise.
+    var detectionOwners: [String: (index: Int, name: String)] = [:]
 
-    init(file: String, directory: String?) {
+    init(file: String, directory: String?, source: String = "") {
         self.file = file
         self.directory = directory
+        self.source = SourceLines(source)
     }
 
     /// Records where `value` is and passes it on.
@@ -116,7 +120,7 @@ struct ConfigParser {
         let items = try streamsValue.sequence()
         guard !items.isEmpty else { throw streamsValue.error("expected at least one stream") }
         var streams: [DaemonConfig.Stream] = []
-        for item in items { streams.append(try stream(note(item), after: streams)) }
+        for item in items { streams.append(try stream(note(item), index: streams.count)) }
         var config = DaemonConfig(model: model, streams: streams)
         if let output = top.optional("output") { config.output = try self.output(note(output)) }
         if let metrics = top.optional("metrics") { config.metrics = try self.metrics(note(metrics)) }
@@ -204,7 +208,7 @@ struct ConfigParser {
         return queue
     }
 
-    mutating func stream(_ value: ConfigValue, after earlier: [DaemonConfig.Stream]) throws(ConfigError) -> DaemonConfig.Stream {
+    mutating func stream(_ value: ConfigValue, index streamIndex: Int) throws(ConfigError) -> DaemonConfig.Stream {
         let map = try value.mapping(keys: ["name", "url", "transport", "timeout", "realtime", "loop", "detections",
                                            "frame_buffer", "track_interval", "track_timeout", "reconnect"])
         let nameValue = try note(map.required("name", "the stream's name (letters, digits, _ . -)"))
@@ -212,26 +216,18 @@ struct ConfigParser {
         guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
             throw nameValue.error("expected letters, digits, \"_\", \".\" and \"-\" only, got \(nameValue.shown)")
         }
-        if let index = earlier.firstIndex(where: { $0.name == name }) {
+        if let index = streamNames[name] {
             throw nameValue.error("\"\(name)\" is already the name of streams[\(index)]; names must be unique")
         }
+        streamNames[name] = streamIndex
 
         let urlValue = try note(map.required("url", "rtsp://..., rtsps://... or a file path"))
         let url = try urlValue.nonEmptyString()
-        let resolvedURL: String
-        if let schemeEnd = url.range(of: "://") {
-            guard DaemonConfig.Stream.isRTSP(url) else {
-                throw urlValue.error("expected rtsp://..., rtsps://... or a file path, got \(urlValue.shown)")
-            }
-            let afterScheme = url[schemeEnd.upperBound...]
-            let hostPart = afterScheme.split(separator: "/", maxSplits: 1).first.map { $0.split(separator: "@").last ?? "" } ?? ""
-            guard !hostPart.isEmpty, !url.contains(where: \.isWhitespace) else {
-                throw urlValue.error("\(urlValue.shown) is not a usable RTSP URL (rtsp://[user:password@]host[:port]/path, no spaces)")
-            }
-            resolvedURL = url
-        } else {
-            resolvedURL = ConfigPaths.resolve(url, relativeTo: directory)
+        if url.contains("://") && !DaemonConfig.Stream.isRTSP(url) {
+            throw urlValue.error("expected rtsp://..., rtsps://... or a file path, got \(urlValue.shown)")
         }
+        if let problem = StreamURLCheck.problem(url: url, comment: source.comment(after: urlValue)) { throw urlValue.error(problem) }
+        let resolvedURL = url.contains("://") ? url : ConfigPaths.resolve(url, relativeTo: directory)
 
         let detectionsValue = try note(map.required("detections", "\"unix:PATH\", \"tcp:127.0.0.1:PORT\" or a file path"))
         let detections: DetectionSource
@@ -239,9 +235,10 @@ struct ConfigParser {
         case .success(let source): detections = source
         case .failure(let problem): throw detectionsValue.error(problem.message)
         }
-        for (index, other) in earlier.enumerated() where Self.conflict(detections, other.detections) {
-            throw detectionsValue.error("\(detections) is already the detection source of streams[\(index)] (\(other.name))")
+        if let other = detectionOwners[Self.conflictKey(detections)] {
+            throw detectionsValue.error("\(detections) is already the detection source of streams[\(other.index)] (\(other.name))")
         }
+        detectionOwners[Self.conflictKey(detections)] = (streamIndex, name)
 
         var stream = DaemonConfig.Stream(name: name, url: resolvedURL, detections: detections)
         let rtsp = stream.isRTSP
@@ -286,12 +283,12 @@ struct ConfigParser {
         ConfigPaths.resolve(try value.nonEmptyString(), relativeTo: directory)
     }
 
-    /// Whether two streams' detection sources would collide (same socket, port or file).
-    static func conflict(_ a: DetectionSource, _ b: DetectionSource) -> Bool {
-        switch (a, b) {
-        case (.unix(let x), .unix(let y)), (.file(let x), .file(let y)): return x == y
-        case (.tcp(let x), .tcp(let y)): return x.port == y.port
-        default: return false
+    /// What two streams' detection sources share when they collide: the same socket, file or TCP port.
+    static func conflictKey(_ source: DetectionSource) -> String {
+        switch source {
+        case .unix(let path): return "unix:" + path
+        case .file(let path): return "file:" + path
+        case .tcp(let address): return "tcp:\(address.port)"
         }
     }
 }

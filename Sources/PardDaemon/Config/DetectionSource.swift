@@ -26,6 +26,10 @@ public enum DetectionSource: Hashable, Sendable, CustomStringConvertible {
 
     /// Reads a specification, resolving relative paths against `directory`; the error message on failure.
     static func parse(_ text: String, relativeTo directory: String?) -> Result<DetectionSource, ValueProblem> {
+        // Credentials have no place here, and a path with them would be printed.
+        if URLRedaction.redact(text) != text {
+            return .failure(ValueProblem("\(expected), got \"\(URLRedaction.redact(text))\", which has what looks like a user and password before an \"@\""))
+        }
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst("unix:".count))
             guard !path.isEmpty else { return .failure(ValueProblem("\(expected): the socket path is empty")) }
@@ -49,8 +53,9 @@ public enum DetectionSource: Hashable, Sendable, CustomStringConvertible {
         // Something like `udp:...` or `http://...`: a scheme we do not have, not a file name.
         if let colon = text.firstIndex(of: ":"), !text.hasPrefix("/"), !text.hasPrefix("."),
            text[..<colon].allSatisfy({ $0.isLetter }), !text[..<colon].isEmpty {
-            let hint = text.contains("://") ? "" : " (write ./\(text) for a file of that name)"
-            return .failure(ValueProblem("\(expected), got \"\(URLRedaction.redact(text))\"\(hint)"))
+            let shown = URLRedaction.redact(text)
+            let hint = text.contains("://") ? "" : " (write ./\(shown) for a file of that name)"
+            return .failure(ValueProblem("\(expected), got \"\(shown)\"\(hint)"))
         }
         guard !text.isEmpty else { return .failure(ValueProblem(expected)) }
         return .success(.file(path: ConfigPaths.resolve(text, relativeTo: directory)))
