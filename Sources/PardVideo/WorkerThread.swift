@@ -1,16 +1,16 @@
 import Foundation
 
-/// A dedicated `Thread` running one blocking loop (decoding, socket reads), never Swift's cooperative
-/// pool, with a `join` that waits for the loop to return.
+/// A dedicated `Thread` running one blocking loop (decoding, socket reads, the model), never Swift's
+/// cooperative pool, with a `join` that waits for the loop to return.
 ///
 /// `@unchecked Sendable`: `finished` is only touched under `condition`.
-final class WorkerThread: @unchecked Sendable {
+public final class WorkerThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var finished = false
 
     /// Starts `body` on a new thread named `name` (visible in debuggers and `top -H`, truncated to 15
     /// bytes by Linux).
-    init(name: String, body: @escaping @Sendable () -> Void) {
+    public init(name: String, body: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
             body()
             condition.lock()
@@ -23,7 +23,7 @@ final class WorkerThread: @unchecked Sendable {
     }
 
     /// Whether the loop has returned.
-    var isFinished: Bool {
+    public var isFinished: Bool {
         condition.lock()
         defer { condition.unlock() }
         return finished
@@ -31,7 +31,7 @@ final class WorkerThread: @unchecked Sendable {
 
     /// Waits until the loop returns, at most `timeout` seconds (nil: forever). True if it returned.
     @discardableResult
-    func join(timeout: TimeInterval? = nil) -> Bool {
+    public func join(timeout: TimeInterval? = nil) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         let deadline = timeout.map { Date(timeIntervalSinceNow: $0) }
@@ -50,26 +50,28 @@ final class WorkerThread: @unchecked Sendable {
 /// when `stop()` is called.
 ///
 /// `@unchecked Sendable`: `stopped` is only touched under `condition`.
-final class StopSignal: @unchecked Sendable {
+public final class StopSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopped = false
 
+    public init() {}
+
     /// Raises the signal and wakes every sleeper.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
         condition.unlock()
     }
 
-    var isStopped: Bool {
+    public var isStopped: Bool {
         condition.lock()
         defer { condition.unlock() }
         return stopped
     }
 
     /// Sleeps `seconds` unless stopped first. Returns false when the signal is (or becomes) raised.
-    func sleep(_ seconds: TimeInterval) -> Bool {
+    public func sleep(_ seconds: TimeInterval) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: max(0, seconds))

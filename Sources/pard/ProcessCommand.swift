@@ -88,7 +88,7 @@ struct ProcessCommand: ParsableCommand {
         let options = ProcessOptions(batch: batch, threshold: threshold, trackInterval: trackInterval, trackTimeout: trackTimeout,
                                      resize: resize, dumpCrops: dumpCrops, decoderThreads: decoderThreads,
                                      streamName: streamName ?? URL(fileURLWithPath: video).lastPathComponent)
-        let job = ProcessJob(video: video, detections: boxes, model: loaded, options: options, writer: writer,
+        let job = ProcessJob(video: video, detections: boxes, model: loaded, options: options, sink: writer,
                              progress: ProgressReporter())
         let summary: ProcessSummary
         do { summary = try job.run() } catch { throw CLIError("\(error)") }

@@ -1,3 +1,4 @@
+import PardVideo
 import Foundation
 
 /// Paces frames at their presentation times: the first frame goes at once, each later one

@@ -1,3 +1,4 @@
+import PardVideo
 import Foundation
 
 /// Decides when FFmpeg's interrupt callback aborts a blocked call: when the stream is stopping, or when

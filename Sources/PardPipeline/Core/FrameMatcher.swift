@@ -1,0 +1,31 @@
+import PardVideo
+
+/// Which decoded frame a detection line is for, one rule for `pard process` and `pard run`:
+/// - a line with `frame` is for the frame of that stream-wide 1-based number (`frame` wins when a line
+///   has both `frame` and `pts`);
+/// - a line with only `pts` is for the frame whose pts is nearest, if it is within half a frame interval
+///   (`tolerance`: 0.02 s at 25 frames/s); otherwise for none.
+/// MOTChallenge files always give frame numbers.
+public struct FrameMatcher: Sendable, Equatable {
+    /// Half a frame interval, seconds.
+    public let tolerance: Double
+
+    /// `frameRate` in frames/s as the decoder reports it; 25 when unknown.
+    public init(frameRate: Double?) {
+        let rate = frameRate.flatMap { $0.isFinite && $0 > 0 ? $0 : nil } ?? 25
+        tolerance = 0.5 / rate
+    }
+
+    /// Whether a line with `key` (`FrameDetections.key`: its frame when it has one) is for the frame numbered `frame` at `pts` seconds.
+    public func matches(_ key: FrameKey, frame: Int, pts: Double) -> Bool {
+        switch key {
+        case .frame(let n): return n == frame
+        case .pts(let t): return abs(t - pts) <= tolerance
+        }
+    }
+
+    /// The boxes of a detections file for the decoded frame at `position`, by this rule.
+    public func boxes(in detections: Detections, for position: FramePosition) -> [Box] {
+        detections.boxes(forFrame: position.frame) + detections.boxes(nearPTS: position.pts, tolerance: tolerance)
+    }
+}
