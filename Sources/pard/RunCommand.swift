@@ -36,6 +36,8 @@ struct RunCommand: ParsableCommand {
         let logger = Logger(label: "pard")
         let parsed: DaemonConfig
         do { parsed = try DaemonConfig.load(path: config) } catch { throw CLIError("\(error)") }
-        do { try DaemonRuntime(config: parsed, logger: logger).run() } catch { throw CLIError("\(error)") }
+        do { try DaemonRuntime(config: parsed, logger: logger).run() } catch {
+            throw CLIError(URLRedaction.redactCredentials(in: "\(error)"))
+        }
     }
 }
