@@ -32,11 +32,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.setThreads(threads)
         let config = SyntheticWeights.releasedShape
         let loadStart = Date()
         let model: PromptPARModel
-        do { model = try ModelFile.synthetic().model } catch { throw CLIError(error.description) }
+        do { model = try ModelSpec(source: .synthetic, threads: threads).load().model } catch { throw CLIError(error.description) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
         for b in batch {

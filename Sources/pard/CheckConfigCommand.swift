@@ -36,17 +36,15 @@ struct CheckConfigCommand: ParsableCommand {
             for problem in unusable { Self.standardError("pard: \(problem)") }
             throw ExitCode(1)
         }
-        print(config.summary)
-        for stream in config.streams { print("stream \(stream)") }
+        try Output.standardOutput(config.summary + "\n")
+        for stream in config.streams { try Output.standardOutput("stream \(stream)\n") }
         let missing = config.missingFiles()
         for problem in missing { Self.standardError("pard: \(strict ? "" : "warning: ")\(problem)") }
         if strict && !missing.isEmpty { throw ExitCode(1) }
         let streams = config.streams.count == 1 ? "1 stream" : "\(config.streams.count) streams"
-        print("\(file): ok (\(streams)\(missing.isEmpty ? "" : ", \(missing.count) missing file\(missing.count == 1 ? "" : "s")"))")
+        try Output.standardOutput("\(file): ok (\(streams)\(missing.isEmpty ? "" : ", \(missing.count) missing file\(missing.count == 1 ? "" : "s")"))\n")
     }
 
     /// Writes one line to standard error.
-    static func standardError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
+    static func standardError(_ line: String) { Output.message(line) }
 }

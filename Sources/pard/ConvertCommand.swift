@@ -33,7 +33,9 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let loaded = try ModelFile.load(path: checkpoint, attributes: attributes, vocabulary: vocabulary)
+            let spec = ModelSpec(source: .file(checkpoint), attributes: attributes, vocabulary: vocabulary,
+                                 threads: ProcessInfo.processInfo.activeProcessorCount)
+            let loaded = try spec.load()
             try ModelFile.convert(loaded, to: output)
             let c = loaded.model.config
             Output.message("pard: wrote \(output) (\(loaded.attributes.name), \(c.attributes) attributes, vision \(c.visionWidth)x\(c.visionLayers), \(c.tokens) tokens)")

@@ -23,15 +23,22 @@ struct ModelOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Loads the model (`synthetic`: the released layout with random weights), reporting a failure as one
-    /// line naming the problem.
-    func load(synthetic: Bool = false) throws -> LoadedModel {
-        BLAS.setThreads(threads)
-        do {
-            if synthetic { return try ModelFile.synthetic() }
+    /// What these options name (`synthetic`: the released layout with random weights).
+    func spec(synthetic: Bool = false) throws -> ModelSpec {
+        let source: ModelSpec.Source
+        if synthetic {
+            source = .synthetic
+        } else {
             guard let checkpoint else { throw CLIError("--checkpoint FILE is required (a .pth or .safetensors model)") }
-            return try ModelFile.load(path: checkpoint, attributes: attributes, vocabulary: vocabulary)
-        } catch let error as CLIError { throw error } catch { throw CLIError("\(error)") }
+            source = .file(checkpoint)
+        }
+        return ModelSpec(source: source, attributes: attributes, vocabulary: vocabulary, threads: threads)
+    }
+
+    /// Loads the model, reporting a failure as one line naming the problem.
+    func load(synthetic: Bool = false) throws -> LoadedModel {
+        let spec = try spec(synthetic: synthetic)
+        do { return try spec.load() } catch { throw CLIError("\(error)") }
     }
 }
 

@@ -17,12 +17,14 @@ enum Output {
         StandardStream.error.writeIgnoringErrors(line + "\n")
     }
 
-    /// Process-wide set-up done before any command runs: SIGPIPE ignored, so that a closed pipe on
+    /// Process-wide set-up done before any command runs: SIGPIPE (and SIGXFSZ) ignored, so that a closed pipe on
     /// standard output is EPIPE, reported as an error, instead of a silent death; FFmpeg's errors as
     /// `pard: ffmpeg: png: IEND without all image` lines, its warnings and chatter hidden.
     /// (`pard run` may point `FFmpegLog.setHandler` at its logger instead.)
     static func setUpProcess() {
         signal(SIGPIPE, SIG_IGN)
+        // A file over RLIMIT_FSIZE is then EFBIG, reported (and survived by `pard run`), not a core dump.
+        signal(SIGXFSZ, SIG_IGN)
         FFmpegLogLevel.error.apply()
         FFmpegLog.setHandler { message("pard: " + $0.line) }
     }
