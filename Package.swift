@@ -53,7 +53,8 @@ let package = Package(
                                                    .product(name: "Hummingbird", package: "hummingbird"),
                                                    .product(name: "Prometheus", package: "swift-prometheus"),
                                                    .product(name: "Logging", package: "swift-log"),
-                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                   .product(name: "UnixSignals", package: "swift-service-lifecycle")]),
         .executableTarget(name: "pard", dependencies: [
             "PardDaemon",
             .product(name: "Logging", package: "swift-log"),

@@ -44,15 +44,13 @@ public struct TrackBook: Sendable {
     public init(timeout: Double) { self.timeout = timeout }
 
     /// A box of track `id` was seen, with its probabilities when it was classified.
-    /// With `seen` false the box was already counted by an earlier call without probabilities (a live
-    /// stream counts boxes when they are queued, and adds their results later).
-    public mutating func observe(id: Int, frame: Int, pts: Double, probabilities: [Float]?, seen: Bool = true) {
+    public mutating func observe(id: Int, frame: Int, pts: Double, probabilities: [Float]?) {
         var t = open[id] ?? Track(id: id, firstFrame: frame, lastFrame: frame, firstPTS: pts, lastPTS: pts,
                                   sums: [Double](repeating: 0, count: probabilities?.count ?? 0))
         // Sightings may arrive out of order (live streams): keep the extremes.
         if pts >= t.lastPTS { t.lastFrame = frame; t.lastPTS = pts }
         if pts < t.firstPTS { t.firstFrame = frame; t.firstPTS = pts }
-        if seen { t.boxes += 1 }
+        t.boxes += 1
         if let p = probabilities {
             if t.sums.count != p.count { t.sums = [Double](repeating: 0, count: p.count) }
             for i in p.indices { t.sums[i] += Double(p[i]) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PardDaemon
+import PardVideo
 
 /// `pard run`: the long-running service.
 struct RunCommand: ParsableCommand {
@@ -34,10 +35,28 @@ struct RunCommand: ParsableCommand {
             return RedactingLogHandler(handler)
         }
         let logger = Logger(label: "pard")
+        // FFmpeg's errors (a camera's broken stream, say) go to the journal like pard's own lines.
+        FFmpegLog.setHandler { logger.log(level: $0.isError ? .error : .warning, "\($0.line)") }
         let parsed: DaemonConfig
         do { parsed = try DaemonConfig.load(path: config) } catch { throw CLIError("\(error)") }
-        do { try DaemonRuntime(config: parsed, logger: logger).run() } catch {
-            throw CLIError(URLRedaction.redactCredentials(in: "\(error)"))
+        let runtime = DaemonRuntime(config: parsed, logger: logger)
+        // The services run on Swift's pool; this thread waits for them.
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await runtime.run() } catch { outcome.set(error) }
+            done.signal()
         }
+        done.wait()
+        if let error = outcome.error { throw CLIError(URLRedaction.redactCredentials(in: "\(error)")) }
     }
+}
+
+/// How the service ended, handed from its task to the waiting main thread.
+private final class Outcome: @unchecked Sendable {  // under `lock`
+    private let lock = NSLock()
+    private var failure: Error?
+
+    func set(_ error: Error) { lock.lock(); failure = error; lock.unlock() }
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return failure }
 }

@@ -1,3 +1,4 @@
+import PardPipeline
 extension DaemonConfig {
     /// `output`: where events are written.
     public struct Output: Hashable, Sendable {
@@ -47,12 +48,6 @@ extension DaemonConfig {
         public init() {}
     }
 
-    /// Which crops a full queue drops.
-    public enum ShedPolicy: String, Hashable, Sendable, CaseIterable {
-        /// `oldest_tracked_first`: the oldest crop of a track that already has a recent result, then
-        /// the oldest crop of all.
-        case oldestTrackedFirst = "oldest_tracked_first"
-        /// `oldest_first`: the oldest crop.
-        case oldestFirst = "oldest_first"
-    }
+    /// Which crops a full queue drops (`oldest_tracked_first` or `oldest_first`): the pipeline's own.
+    public typealias ShedPolicy = PardPipeline.ShedPolicy
 }

@@ -65,6 +65,13 @@ public final class FrameBuffer: @unchecked Sendable {
         return (first.number, last.number)
     }
 
+    /// Seconds between the newest frame held and its predecessor, as its source says; nil when empty.
+    public var newestInterval: Double? {
+        condition.lock()
+        defer { condition.unlock() }
+        return held.last?.interval
+    }
+
     /// Adds the newest frame (numbers must increase) and drops those that aged out; wakes waiters.
     public func append(_ frame: LiveFrame) {
         condition.lock()

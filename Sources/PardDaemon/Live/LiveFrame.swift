@@ -26,10 +26,14 @@ public struct LiveFrame: Sendable {
     public let decodedAt: ContinuousClock.Instant
     /// The picture, with the decoder's per-connection number and pts.
     public let decoded: DecodedFrame
+    /// Seconds between frames, from the source's frame rate (0.04 until known).
+    public let interval: Double
 
-    public init(number: Int, pts: Double, connection: Int, pass: Int, decodedAt: ContinuousClock.Instant, decoded: DecodedFrame) {
+    public init(number: Int, pts: Double, connection: Int, pass: Int, decodedAt: ContinuousClock.Instant, decoded: DecodedFrame,
+                interval: Double = 0.04) {
         self.number = number
         self.pts = pts
+        self.interval = interval
         self.connection = connection
         self.pass = pass
         self.decodedAt = decodedAt

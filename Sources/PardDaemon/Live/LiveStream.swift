@@ -173,7 +173,8 @@ public final class LiveStream: @unchecked Sendable {
                     }
                     passFrames += 1
                     let frame = LiveFrame(number: numbered.number, pts: numbered.pts, connection: progress.connection,
-                                          pass: progress.pass, decodedAt: .now, decoded: numbered.decoded)
+                                          pass: progress.pass, decodedAt: .now, decoded: numbered.decoded,
+                                          interval: progress.numbering.interval)
                     if var current = pacer {
                         let keepGoing = current.wait(untilPTS: frame.pts, stop: stopSignal)
                         pacer = current

@@ -6,11 +6,14 @@ import PardPipeline
 /// error, `/dev/full`). A failure is logged once, lines that cannot be kept are counted in
 /// `pard_events_dropped_total{reason}`, writing is retried at every flush and resumes with whole lines
 /// when it works again (logged once, with what was lost); `/healthz` reports the failure meanwhile.
-final class EventOutput {
+/// The result stage emits and flushes on the inference thread; SIGHUP reopens from the event service:
+/// every call holds `lock`.
+final class EventOutput: EventSink, @unchecked Sendable {
     /// Unwritten lines kept for the next try while writes fail, bytes (about 8,000 attribute events).
     static let backlogBytes = 8 << 20
 
-    let writer: EventWriter
+    private let writer: EventWriter
+    private let lock = NSLock()
     let health = EventHealth()
     private let logger: Logger
     /// Lines dropped by the writer before the current failure began (to log what a failure cost).
@@ -23,10 +26,17 @@ final class EventOutput {
         self.logger = logger
     }
 
-    func write(_ line: String) { writer.write(line) }
+    func emit(_ event: Event) {
+        lock.lock()
+        writer.write(event.line)
+        lock.unlock()
+    }
 
-    /// Writes what is queued (or keeps it for the next try), and reports a change of state.
+    /// Writes what is queued (or keeps it for the next try), and reports a change of state. Never throws:
+    /// a service keeps running when its event file fails.
     func flush() {
+        lock.lock()
+        defer { lock.unlock() }
         let wasFailing = writer.status.failure != nil
         do { try writer.flush() } catch {
             // `.keepRunning` does not throw; should it, the lines are still queued for the next try.
@@ -37,6 +47,8 @@ final class EventOutput {
 
     /// SIGHUP: flush and open the file anew (logrotate), logging the outcome.
     func reopen(file: String) {
+        lock.lock()
+        defer { lock.unlock() }
         let wasFailing = writer.status.failure != nil
         do {
             try writer.reopen()
@@ -50,12 +62,21 @@ final class EventOutput {
     /// Shutdown: a last try, then what still cannot be written is dropped and counted.
     func close() {
         flush()
+        lock.lock()
+        defer { lock.unlock() }
         let lost = writer.discardBacklog()
         if lost > 0 {
             logger.error("events not written at shutdown", metadata: [
                 "count": "\(lost)", "error": "\(writer.status.failure ?? "-")",
             ])
         }
+    }
+
+    /// Lines lost since the start (any thread).
+    var dropped: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return droppedTotal
     }
 
     private var droppedTotal: Int { writer.status.dropped.values.reduce(0, +) }

@@ -90,7 +90,11 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         let now = Self.now()
         for var item in batch {
             item.enqueued = now
-            if item.slot != nil { queuedCrops += 1; acceptedCrops += 1 }
+            switch item.kind {
+            case .crop: queuedCrops += 1; acceptedCrops += 1
+            case .shed: acceptedCrops += 1  // refused at once: accepted, and shed
+            default: break
+            }
             items.append(item)
         }
         condition.broadcast()
@@ -162,7 +166,8 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         return queuedCrops
     }
 
-    /// Crops accepted into the pool since it was made.
+    /// Crops accepted into the pool since it was made (cropped boxes, including those shed at once because
+    /// no slot could be had): each is classified or shed in the end.
     public var accepted: Int {
         condition.lock()
         defer { condition.unlock() }
@@ -201,7 +206,7 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         switch policy {
         case .oldestTrackedFirst:
             victim = queued.first { items[$0].slot != nil && items[$0].trackHasResult } ?? queued.first { items[$0].slot != nil }
-        case .oldest:
+        case .oldestFirst:
             victim = queued.first { items[$0].slot != nil }
         }
         guard let victim, case .crop(let slot, let rect) = items[victim].kind else { return nil }

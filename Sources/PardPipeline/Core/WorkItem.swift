@@ -10,10 +10,11 @@ public enum ShedReason: String, Sendable, CaseIterable {
 
 /// Which crop a full pool gives up for a new one (`pard run`; `pard process` waits instead).
 public enum ShedPolicy: String, Hashable, Sendable, CaseIterable {
-    /// The oldest crop of a track that already has a classified crop, else the oldest crop.
+    /// `oldest_tracked_first`: the oldest crop of a track that already had a crop admitted, else the
+    /// oldest crop.
     case oldestTrackedFirst = "oldest_tracked_first"
-    /// The oldest crop.
-    case oldest
+    /// `oldest_first`: the oldest crop.
+    case oldestFirst = "oldest_first"
 }
 
 /// One detection box on its way from admission to the result stage, in detection order, or the end of
