@@ -68,7 +68,10 @@ let package = Package(
         .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardVideoTests", dependencies: ["PardVideo", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardPipelineTests", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PardCheckpoint", "PardTestSupport"]),
-        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardTestSupport"]),
+        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardPipeline", "PardVideo", "PromptPAR", "PardTestSupport",
+                                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PardCLITests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
     ]
 )
