@@ -10,10 +10,10 @@ public enum ClassifyJob {
     public static func run(_ loaded: LoadedModel, npyPath: String, threshold: Float, batch: Int,
                            emit: (String) throws -> Void) throws {
         let array: NPYArray
-        do { array = try NPY.read(npyPath) } catch { throw PipelineError.input(error.description) }
+        do { array = try NPY.read(npyPath) } catch { throw PipelineError.unreadable(file: npyPath, reason: error.description) }
         let s = loaded.model.config.imageSize
         guard array.shape.count == 4, array.shape[1] == 3, array.shape[2] == s, array.shape[3] == s else {
-            throw PipelineError.input("\(npyPath): shape \(array.shape), expected [N, 3, \(s), \(s)] (normalised images)")
+            throw PipelineError.wrongShape(file: npyPath, shape: array.shape, expected: "[N, 3, \(s), \(s)] (normalised images)")
         }
         try refuseNonFinite(array, file: npyPath)
         let n = array.shape[0], per = loaded.model.imageFloats, a = loaded.model.config.attributes
@@ -73,9 +73,8 @@ public enum ClassifyJob {
     static func refuseNonFinite(_ array: NPYArray, file: String) throws(PipelineError) {
         guard array.shape.count == 4, let i = array.values.firstIndex(where: { !$0.isFinite }) else { return }
         let (c, h, w) = (array.shape[1], array.shape[2], array.shape[3])
-        let value = array.values[i].isNaN ? "NaN" : (array.values[i] > 0 ? "+infinity" : "-infinity")
-        throw .input("\(file): image \(i / (c * h * w)), channel \(i / (h * w) % c), row \(i / w % h), column \(i % w): "
-                     + "\(value) (the images must be finite numbers)")
+        throw .nonFinite(file: file, image: i / (c * h * w), channel: i / (h * w) % c, row: i / w % h, column: i % w,
+                         value: array.values[i])
     }
 
     /// One output line: index, input, logits, probs (head order), attributes (name -> probability), labels.

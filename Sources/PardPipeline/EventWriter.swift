@@ -83,7 +83,7 @@ public final class EventWriter {
 
     private static func open(_ path: String) throws -> Int32 {
         let d = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard d >= 0 else { throw PipelineError.output("\(path): cannot open for writing: \(String(cString: strerror(errno)))") }
+        guard d >= 0 else { throw PipelineError.cannotOpen(file: path, reason: String(cString: strerror(errno))) }
         return d
     }
 
@@ -132,12 +132,12 @@ public final class EventWriter {
             return
         }
         removeWrittenLines(upTo: offset, fileStart: start)
-        let message = "\(displayName): write failed: \(String(cString: strerror(failure)))"
-        status.failure = message
+        let error = PipelineError.writeFailed(target: displayName, reason: String(cString: strerror(failure)))
+        status.failure = error.description
         status.failureReason = DropReason(errno: failure)
         switch policy {
         case .stop:
-            throw PipelineError.output(message)
+            throw error
         case .keepRunning(let backlogBytes):
             trimBacklog(to: backlogBytes, reason: DropReason(errno: failure))
             status.backlogLines = lineCount

@@ -15,7 +15,7 @@ public enum StandardStream: Sendable {
     private var descriptor: Int32 { self == .output ? STDOUT_FILENO : STDERR_FILENO }
 
     /// Writes all of `text` (partial writes and EINTR are retried).
-    /// - Throws: `PipelineError.output("standard output: write failed: No space left on device")`.
+    /// - Throws: `PipelineError.writeFailed` ("standard output: write failed: No space left on device").
     public func write(_ text: String) throws(PipelineError) {
         let bytes = Array(text.utf8)
         let failure: Int32? = bytes.withUnsafeBytes { raw -> Int32? in
@@ -32,7 +32,7 @@ public enum StandardStream: Sendable {
             return nil
         }
         if let failure {
-            throw .output("\(name): write failed: \(String(cString: strerror(failure)))")
+            throw .writeFailed(target: name, reason: String(cString: strerror(failure)))
         }
     }
 

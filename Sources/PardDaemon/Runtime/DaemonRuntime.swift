@@ -35,7 +35,7 @@ public final class DaemonRuntime {
     public func run() async throws {
         let started = Date()
         let model: LoadedModel
-        do { model = try modelSpec.load() } catch { throw DaemonError.model("\(error)") }
+        do { model = try modelSpec.load() } catch { throw DaemonError.model(error) }
         let c = model.model.config
         logger.info("model loaded", metadata: [
             "file": "\(config.model.checkpoint)", "attributes": "\(model.attributes.name)",
@@ -44,7 +44,7 @@ public final class DaemonRuntime {
         ])
         let output: EventOutput
         do { output = try EventOutput(path: config.output.events.description, metrics: metrics, logger: logger) }
-        catch { throw DaemonError.output("\(error)") }
+        catch let error as PipelineError { throw DaemonError.eventFile(error) }
 
         let pool = CropPool(capacity: config.queue.maxCrops, floatsPerCrop: model.model.imageFloats,
                             whenFull: .shed(config.queue.shedPolicy))
@@ -86,7 +86,7 @@ public final class DaemonRuntime {
         for input in streams {
             do { try input.receiver.start() } catch {
                 for started in streams { started.receiver.stop() }
-                throw DaemonError.input("\(error)")
+                throw DaemonError.detectionSource(stream: input.config.name, error)
             }
         }
     }
@@ -110,15 +110,21 @@ public final class DaemonRuntime {
     }
 }
 
-/// What stops `pard run`; each names the input at fault.
+/// What stops `pard run` at startup; each case carries the error of the part at fault, which names
+/// the input (checkpoint and tensor, event file, socket path).
 public enum DaemonError: Error, CustomStringConvertible {
-    case model(String)
-    case output(String)
-    case input(String)
+    /// The model could not be loaded.
+    case model(ModelError)
+    /// The event file could not be opened.
+    case eventFile(PipelineError)
+    /// A stream's detection source could not be set up (socket in use, not loopback, ...).
+    case detectionSource(stream: String, Error)
 
     public var description: String {
         switch self {
-        case .model(let m), .output(let m), .input(let m): m
+        case .model(let error): return "\(error)"
+        case .eventFile(let error): return "\(error)"
+        case .detectionSource(_, let error): return "\(error)"
         }
     }
 }
