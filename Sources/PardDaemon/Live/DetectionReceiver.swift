@@ -63,8 +63,8 @@ public final class DetectionReceiver: @unchecked Sendable {
 
     private let onDetections: @Sendable (FrameDetections) -> Void
     private let onMalformed: @Sendable (Malformed) -> Void
-    private let lock = NSLock()
-    private var stats = Statistics()
+    let lock = NSLock()
+    var stats = Statistics()
     private var worker: WorkerThread?
     private var wakeWriter: Int32 = -1
     private var port: UInt16?
@@ -160,195 +160,9 @@ public final class DetectionReceiver: @unchecked Sendable {
         return current?.join(timeout: timeout) ?? true
     }
 
-    // MARK: - Sockets
-
-    /// One producer's connection.
-    private struct Connection {
-        let descriptor: Int32
-        let id: Int
-        var splitter: LineSplitter
-    }
-
-    private func serveSockets(listener: Int32, wake: Int32) {
-        var connections: [Connection] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        defer { for connection in connections { close(connection.descriptor) } }
-        while true {
-            var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
-            descriptors += connections.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            if descriptors[0].revents != 0 { return }
-            if descriptors[1].revents != 0 {
-                acceptAll(listener: listener, into: &connections)
-            }
-            // Serve the connections polled (new ones are at the end and were not polled yet).
-            var closed: Set<Int32> = []
-            for entry in descriptors.dropFirst(2) where entry.revents != 0 {
-                guard let index = connections.firstIndex(where: { $0.descriptor == entry.fd }) else { continue }
-                if !readAvailable(&connections[index], buffer: &buffer) {
-                    if let last = connections[index].splitter.finish() { handle(last, connection: connections[index].id) }
-                    close(entry.fd)
-                    closed.insert(entry.fd)
-                }
-            }
-            if !closed.isEmpty {
-                connections.removeAll { closed.contains($0.descriptor) }
-                setOpenConnections(connections.count)
-            }
-        }
-    }
-
-    private func acceptAll(listener: Int32, into connections: inout [Connection]) {
-        while true {
-            let descriptor = accept(listener, nil, nil)
-            if descriptor < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return  // EAGAIN: all accepted
-            }
-            Self.makeNonBlocking(descriptor)
-            if connections.count >= maximumConnections {
-                close(descriptor)
-                lock.lock()
-                stats.refusedConnections += 1
-                lock.unlock()
-                continue
-            }
-            lock.lock()
-            stats.connections += 1
-            let id = stats.connections
-            stats.openConnections = connections.count + 1
-            lock.unlock()
-            connections.append(Connection(descriptor: descriptor, id: id, splitter: LineSplitter(maximumBytes: maximumLineBytes)))
-        }
-    }
-
-    /// Reads what is available; false when the connection ended (end of file or error).
-    private func readAvailable(_ connection: inout Connection, buffer: inout [UInt8]) -> Bool {
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(connection.descriptor, $0.baseAddress, $0.count) }
-            if count > 0 {
-                let pieces = buffer.withUnsafeBytes { connection.splitter.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                for piece in pieces { handle(piece, connection: connection.id) }
-                if count < buffer.count { return true }
-                continue
-            }
-            if count == 0 { return false }
-            if errno == EINTR { continue }
-            return errno == EAGAIN || errno == EWOULDBLOCK
-        }
-    }
-
-    // MARK: - Files and FIFOs
-
-    private func follow(path: String, wake: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var descriptor: Int32 = -1
-        var isFIFO = false
-        var identity: (device: UInt64, inode: UInt64)?
-        var offset: Int64 = 0
-        var splitter = LineSplitter(maximumBytes: maximumLineBytes)
-        var session = 0
-        defer { if descriptor >= 0 { close(descriptor) } }
-        while true {
-            if descriptor < 0 {
-                descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-                if descriptor >= 0 {
-                    var info = stat()
-                    fstat(descriptor, &info)
-                    isFIFO = (info.st_mode & S_IFMT) == S_IFIFO
-                    identity = (UInt64(info.st_dev), UInt64(info.st_ino))
-                    offset = 0
-                    splitter = LineSplitter(maximumBytes: maximumLineBytes)
-                    if !isFIFO { session = beginSession() }
-                }
-            }
-            // FIFO: wait for data or the writer's close. File: look again in a quarter of a second.
-            var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
-            if descriptor >= 0 && isFIFO { descriptors.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
-            let timeout: Int32 = descriptor >= 0 && isFIFO ? -1 : 250
-            if descriptor >= 0 && !isFIFO {
-                // Read what is there before sleeping.
-                offset += readFile(descriptor, splitter: &splitter, session: session, buffer: &buffer)
-            }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
-            if ready < 0 && errno != EINTR { return }
-            if descriptors[0].revents != 0 { return }
-            guard descriptor >= 0 else { continue }
-            if isFIFO {
-                guard descriptors.count > 1, descriptors[1].revents != 0 else { continue }
-                let ended = readFIFO(descriptor, splitter: &splitter, session: &session, buffer: &buffer)
-                if ended {
-                    // The writer closed: a last line without newline still counts; reopen for the next.
-                    if let last = splitter.finish() { handle(last, connection: session) }
-                    close(descriptor)
-                    descriptor = -1
-                    session = 0
-                    setOpenConnections(0)
-                }
-            } else {
-                offset += readFile(descriptor, splitter: &splitter, session: session, buffer: &buffer)
-                // Truncated (copytruncate) or replaced (rename + create): start again.
-                var current = stat()
-                var info = stat()
-                fstat(descriptor, &info)
-                let replaced = stat(path, &current) == 0
-                    && (UInt64(current.st_dev), UInt64(current.st_ino)) != identity.map { ($0.device, $0.inode) } ?? (0, 0)
-                if Int64(info.st_size) < offset || replaced {
-                    close(descriptor)
-                    descriptor = -1
-                    setOpenConnections(0)
-                }
-            }
-        }
-    }
-
-    /// Counts a new FIFO writer session or file opening; its id.
-    private func beginSession() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        stats.connections += 1
-        stats.openConnections = 1
-        return stats.connections
-    }
-
-    /// Reads a regular file up to its current end; the bytes read.
-    private func readFile(_ descriptor: Int32, splitter: inout LineSplitter, session: Int, buffer: inout [UInt8]) -> Int64 {
-        var total: Int64 = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return total }
-            total += Int64(count)
-            let pieces = buffer.withUnsafeBytes { splitter.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            for piece in pieces { handle(piece, connection: session) }
-        }
-    }
-
-    /// Reads what a FIFO holds; true when its writer has closed.
-    private func readFIFO(_ descriptor: Int32, splitter: inout LineSplitter, session: inout Int, buffer: inout [UInt8]) -> Bool {
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count > 0 {
-                if session == 0 { session = beginSession() }
-                let id = session
-                let pieces = buffer.withUnsafeBytes { splitter.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                for piece in pieces { handle(piece, connection: id) }
-                continue
-            }
-            if count == 0 { return true }
-            if errno == EINTR { continue }
-            return !(errno == EAGAIN || errno == EWOULDBLOCK)
-        }
-    }
-
     // MARK: - Lines
 
-    private func handle(_ piece: LineSplitter.Piece, connection: Int) {
+    func handle(_ piece: LineSplitter.Piece, connection: Int) {
         switch piece {
         case .tooLong(let number, let bytes):
             reportMalformed(connection: connection, line: number, reason: LineSplitter(maximumBytes: maximumLineBytes).tooLongReason(bytes: bytes))
@@ -377,35 +191,15 @@ public final class DetectionReceiver: @unchecked Sendable {
         onMalformed(Malformed(stream: stream, source: source.description, connection: connection, line: line, reason: reason))
     }
 
-    private func setOpenConnections(_ count: Int) {
+    func setOpenConnections(_ count: Int) {
         lock.lock()
         stats.openConnections = count
         lock.unlock()
     }
 
     /// Sets `O_NONBLOCK` and `FD_CLOEXEC` on a descriptor.
-    private static func makeNonBlocking(_ descriptor: Int32) {
+    static func makeNonBlocking(_ descriptor: Int32) {
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         _ = fcntl(descriptor, F_SETFD, fcntl(descriptor, F_GETFD) | FD_CLOEXEC)
-    }
-
-    // MARK: - The socket file
-
-    private var socketPath: String {
-        if case .unix(let path) = source { return path }
-        return ""
-    }
-
-    private static func identity(ofPath path: String) -> (device: UInt64, inode: UInt64)? {
-        var info = stat()
-        guard !path.isEmpty, lstat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
-    }
-
-    /// Removes the socket file we created, unless someone replaced it since.
-    private func removeSocketFile(ifStill identity: (device: UInt64, inode: UInt64)?) {
-        guard let identity, let current = Self.identity(ofPath: socketPath),
-              current.device == identity.device, current.inode == identity.inode else { return }
-        _ = Foundation.unlink(socketPath)
     }
 }
