@@ -29,7 +29,7 @@ public struct DecoderOptions: Sendable {
     public var codecOptions: [String: String]
     /// Called by FFmpeg (`AVIOInterruptCB`) while it blocks on I/O, from the decoding thread;
     /// returning true makes the pending open or read fail with `VideoError.interrupted`.
-    /// `InterruptFlag.isSet` fits here.
+    /// `{ stopSignal.isStopped }` (`StopSignal`) fits here.
     public var interrupt: (@Sendable () -> Bool)?
     /// See `CorruptDataPolicy`.
     public var corruptData: CorruptDataPolicy
@@ -80,21 +80,4 @@ public struct PictureLimit: Sendable, Equatable, CustomStringConvertible {
 
     /// "16384 pixels a side, 40000000 pixels", for messages.
     public var description: String { "\(maxSide) pixels a side, \(maxPixels) pixels" }
-}
-
-/// A flag one thread raises to stop a decoder blocked in FFmpeg on another thread:
-/// `options.interrupt = { flag.isSet }`, later `flag.set()`.
-///
-/// `@unchecked Sendable`: the only state is one Bool, read and written under `lock`.
-public final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-
-    public init() {}
-
-    /// Asks every decoder checking this flag to stop at its next I/O wait.
-    public func set() { lock.lock(); raised = true; lock.unlock() }
-    /// Lowers the flag again (before reconnecting, say).
-    public func clear() { lock.lock(); raised = false; lock.unlock() }
-    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return raised }
 }

@@ -146,12 +146,12 @@ func frameReached(_ error: VideoError) -> Int? {
         }
     }
 
-    @Test func interruptFlagStopsDecodingWithTheFrameReached() throws {
-        let flag = InterruptFlag()
-        let options = DecoderOptions(threads: 1, interrupt: { flag.isSet })
+    @Test func aStopSignalStopsDecodingWithTheFrameReached() throws {
+        let flag = StopSignal()
+        let options = DecoderOptions(threads: 1, interrupt: { flag.isStopped })
         let decoder = try VideoDecoder(url: Fixtures.url("video/vtest_first100_h264.mp4").path, options: options)
         for _ in 0..<5 { _ = try decoder.nextFrame() }
-        flag.set()
+        flag.stop()
         var delivered = 5
         do {
             while try decoder.nextFrame() != nil { delivered += 1 }
@@ -161,16 +161,13 @@ func frameReached(_ error: VideoError) -> Int? {
             #expect(decoder.framesDelivered == delivered)
             #expect(delivered < 100)
         }
-        #expect(flag.isSet)
-        flag.clear()
-        #expect(!flag.isSet)
 
         // Raised before opening: the open itself is interrupted.
-        let raised = InterruptFlag()
-        raised.set()
+        let raised = StopSignal()
+        raised.stop()
         #expect(throws: VideoError.interrupted(url: Fixtures.url("video/vtest_first100_h264.mp4").path, frame: 0)) {
             _ = try VideoDecoder(url: Fixtures.url("video/vtest_first100_h264.mp4").path,
-                                 options: DecoderOptions(interrupt: { raised.isSet }))
+                                 options: DecoderOptions(interrupt: { raised.isStopped }))
         }
     }
 
