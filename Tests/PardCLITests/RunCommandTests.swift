@@ -116,46 +116,16 @@ import Testing
     }
 
     @Test func serviceLifecycleEventsSignalsAndMetrics() throws {
-        let tmp = try TemporaryDirectory("pard-run")
-        let port = Self.freePort()
-        let events = tmp.path("events.jsonl"), socketPath = tmp.path("cam1.sock")
-        let config = """
-        model:
-          checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
-          batch_wait: 100ms
-        output:
-          events: \(events)
-        metrics:
-          listen: 127.0.0.1:\(port)
-        shutdown_timeout: 10
-        streams:
-          - name: cam1
-            url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)
-            realtime: true
-            loop: true
-            detections: unix:\(socketPath)
-            frame_buffer: 3
-            track_interval: 0
-            track_timeout: 30
-        """
-        try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
-        let notify = try NotifyListener(path: tmp.path("notify.sock"))
-        defer { notify.close() }
-
-        let process = Process()
-        process.executableURL = PardProcess.executable
-        process.arguments = ["run", "--config", tmp.path("pard.yaml")]
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"]) { $1 }
-        FileManager.default.createFile(atPath: tmp.path("stderr.log"), contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp.path("stderr.log")))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let notify = try NotifyListener(path: FileManager.default.temporaryDirectory
+            .appendingPathComponent("pard-notify-\(UUID().uuidString).sock").path)
+        defer { notify.close(); unlink(notify.path) }
+        let pard = try RunningPard(frameBuffer: 3, shutdownTimeout: 10,
+                                   environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
+        let process = pard.process, port = pard.port, events = pard.events, socketPath = pard.socketPath
 
         #expect(Self.waitUntil(60) { notify.messages.contains("READY=1") }, "READY=1; got \(notify.messages)")
         // The file stream has started decoding (it paces at 10 frames/s).
-        let log = { (try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "" }
+        let log = { pard.log }
         #expect(Self.waitUntil(30) { (Self.httpGet(port: port, path: "/metrics").map { Self.metric($0, "pard_frames_decoded_total") } ?? 0) >= 3 },
                 "\(log())")
         let producer = try Self.connect(unix: socketPath)
@@ -202,7 +172,7 @@ import Testing
         _ = Self.waitUntil(10) { (Self.httpGet(port: port, path: "/metrics").map { Self.metric($0, "pard_detections_total", "received") } ?? 0) >= 32 + 120 }
         kill(process.processIdentifier, SIGTERM)
         #expect(Self.waitUntil(30) { !process.isRunning })
-        #expect(process.terminationStatus == 0, "\((try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "")")
+        #expect(process.terminationStatus == 0, "\(pard.log)")
         // Every accepted crop has its event or is counted as shed; every open track has its summary.
         let all = try Self.eventLines(events + ".1") + Self.eventLines(events)
         let tracks = all.filter { $0["type"] as? String == "track" }

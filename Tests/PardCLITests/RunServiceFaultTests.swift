@@ -5,78 +5,8 @@ import Testing
 /// `pard run` meeting what real disks and real files do: an event file that cannot be written, and a file
 /// stream that loops.
 @Suite(.serialized) struct RunServiceFaultTests {
-    /// A `pard run` process with one looping file stream of the sample clip (10 frames/s) and its socket.
-    final class Service {
-        let tmp: TemporaryDirectory
-        let port = RunCommandTests.freePort()
-        let process = Process()
-        let socketPath: String
-
-        init(events: String, trackInterval: Double = 0) throws {
-            tmp = try TemporaryDirectory("pard-run-faults")
-            socketPath = tmp.path("cam1.sock")
-            let config = """
-            model:
-              checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
-              batch_wait: 50ms
-            output:
-              events: \(events)
-            metrics:
-              listen: 127.0.0.1:\(port)
-            streams:
-              - name: cam1
-                url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)
-                realtime: true
-                loop: true
-                detections: unix:\(socketPath)
-                frame_buffer: 5
-                track_interval: \(trackInterval)
-                track_timeout: 30
-            """
-            try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
-            process.executableURL = PardProcess.executable
-            process.arguments = ["run", "--config", tmp.path("pard.yaml")]
-            FileManager.default.createFile(atPath: tmp.path("stderr.log"), contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp.path("stderr.log")))
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-
-        var log: String { (try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "" }
-        var metrics: String { RunCommandTests.httpGet(port: port, path: "/metrics") ?? "" }
-        func metric(_ name: String, _ labels: String = "") -> Double { RunCommandTests.metric(metrics, name, labels) }
-        var health: String { RunCommandTests.httpGet(port: port, path: "/healthz") ?? "" }
-
-        /// Waits until the stream has decoded `frames` frames.
-        func waitForFrames(_ frames: Int) -> Bool {
-            RunCommandTests.waitUntil(60) { metric("pard_frames_decoded_total") >= Double(frames) }
-        }
-
-        /// Connects to the detection socket and sends `lines`.
-        func push(_ lines: [String]) throws {
-            let producer = try RunCommandTests.connect(unix: socketPath)
-            RunCommandTests.sendLines(producer, lines)
-            close(producer)
-        }
-
-        /// SIGTERM; the exit status.
-        func stop() -> Int32 {
-            kill(process.processIdentifier, SIGTERM)
-            _ = RunCommandTests.waitUntil(30) { !process.isRunning }
-            return process.isRunning ? -1 : process.terminationStatus
-        }
-
-        /// A field of the final "stopped" log line.
-        func stoppedField(_ name: String) -> Int? {
-            let line = log.split(separator: "\n").last { $0.contains("stopped") } ?? ""
-            return line.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
-        }
-    }
-
     @Test func anEventFileThatCannotBeWrittenDoesNotStopTheService() throws {
-        let service = try Service(events: "/dev/full")
+        let service = try RunningPard(events: "/dev/full")
         #expect(service.waitForFrames(3), "\(service.log)")
         let first = Int(service.metric("pard_frames_decoded_total"))
         try service.push((first + 1...first + 10).map { RunCommandTests.detection(frame: $0, id: 1) })
@@ -100,7 +30,7 @@ import Testing
         let disk = try SmallFileSystem(bytes: 64 << 10)
         try disk.fill("filler", leaving: 4096)
         let events = disk.path("events.jsonl")
-        let service = try Service(events: events)
+        let service = try RunningPard(events: events)
         #expect(service.waitForFrames(3), "\(service.log)")
         let first = Int(service.metric("pard_frames_decoded_total"))
         // About 40 KB of events: more than the disk has.
@@ -127,7 +57,7 @@ import Testing
     @Test func aLoopingFileKeepsStreamWideFramesAndTracks() throws {
         let tmp = try TemporaryDirectory("pard-run-loop")
         let events = tmp.path("events.jsonl")
-        let service = try Service(events: events)
+        let service = try RunningPard(events: events)
         // The clip has 100 frames; push frames 95...115 of track 1 as the stream reaches them.
         #expect(service.waitForFrames(92), "\(service.log)")
         try service.push((95...115).map { RunCommandTests.detection(frame: $0, id: 1) })

@@ -1,0 +1,81 @@
+import Foundation
+import PardTestSupport
+import Testing
+
+/// A `pard run` process, started as systemd would, with one looping file stream of the sample clip (10
+/// frames/s), its detection socket, its stderr log and /metrics.
+final class RunningPard {
+    let tmp: TemporaryDirectory
+    let port = RunCommandTests.freePort()
+    let process = Process()
+    let socketPath: String
+    /// The event file.
+    let events: String
+
+    init(events: String? = nil, trackInterval: Double = 0, frameBuffer: Double = 5, shutdownTimeout: Double = 10,
+         environment: [String: String] = [:]) throws {
+        tmp = try TemporaryDirectory("pard-run")
+        let events = events ?? tmp.path("events.jsonl")
+        self.events = events
+        socketPath = tmp.path("cam1.sock")
+        let config = """
+        model:
+          checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
+          batch_wait: 50ms
+        output:
+          events: \(events)
+        metrics:
+          listen: 127.0.0.1:\(port)
+        shutdown_timeout: \(shutdownTimeout)
+        streams:
+          - name: cam1
+            url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)
+            realtime: true
+            loop: true
+            detections: unix:\(socketPath)
+            frame_buffer: \(frameBuffer)
+            track_interval: \(trackInterval)
+            track_timeout: 30
+        """
+        try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
+        process.executableURL = PardProcess.executable
+        process.arguments = ["run", "--config", tmp.path("pard.yaml")]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        FileManager.default.createFile(atPath: tmp.path("stderr.log"), contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp.path("stderr.log")))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+    var log: String { (try? String(contentsOfFile: tmp.path("stderr.log"), encoding: .utf8)) ?? "" }
+    var metrics: String { RunCommandTests.httpGet(port: port, path: "/metrics") ?? "" }
+    func metric(_ name: String, _ labels: String = "") -> Double { RunCommandTests.metric(metrics, name, labels) }
+    var health: String { RunCommandTests.httpGet(port: port, path: "/healthz") ?? "" }
+
+    /// Waits until the stream has decoded `frames` frames.
+    func waitForFrames(_ frames: Int) -> Bool {
+        RunCommandTests.waitUntil(60) { metric("pard_frames_decoded_total") >= Double(frames) }
+    }
+
+    /// Connects to the detection socket and sends `lines`.
+    func push(_ lines: [String]) throws {
+        let producer = try RunCommandTests.connect(unix: socketPath)
+        RunCommandTests.sendLines(producer, lines)
+        close(producer)
+    }
+
+    /// SIGTERM; the exit status.
+    func stop() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        _ = RunCommandTests.waitUntil(30) { !process.isRunning }
+        return process.isRunning ? -1 : process.terminationStatus
+    }
+
+    /// A field of the final "stopped" log line.
+    func stoppedField(_ name: String) -> Int? {
+        let line = log.split(separator: "\n").last { $0.contains("stopped") } ?? ""
+        return line.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+    }
+}
