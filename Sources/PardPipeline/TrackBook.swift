@@ -1,13 +1,17 @@
 import PARAttributes
 
 /// Which tracked boxes to classify: a track when first seen, then at most once every `interval` seconds
-/// of video time (0 = every box). Lives on the decoding side.
-/// A track that comes back after `timeout` seconds unseen is a new track, first seen again.
+/// of stream time (0 = every box). Lives on the detection side. A track that comes back after `timeout`
+/// seconds unseen is a new track, first seen again. It also remembers which tracks already had a crop
+/// reach the pool (their later crops are shed first). Tracks unseen for `timeout` are forgotten, so the
+/// memory it holds follows the tracks in view, not every id ever seen.
 public struct TrackIntervalGate: Sendable {
     public let interval: Double
     public let timeout: Double
     private var lastClassified: [Int: Double] = [:]
     private var lastSeen: [Int: Double] = [:]
+    private var cropped: Set<Int> = []
+    private var admissions = 0
 
     public init(interval: Double, timeout: Double) {
         self.interval = interval
@@ -16,11 +20,35 @@ public struct TrackIntervalGate: Sendable {
 
     /// Whether the box of track `id` at `pts` (seconds) is to be classified; if so, it is recorded.
     public mutating func admit(id: Int, pts: Double) -> Bool {
+        admissions += 1
+        if admissions % 1024 == 0 { forget(before: pts - timeout) }
         defer { lastSeen[id] = pts }
-        if let seen = lastSeen[id], pts - seen > timeout + 1e-9 { lastClassified[id] = nil }
+        if let seen = lastSeen[id], pts - seen > timeout + 1e-9 { forgetTrack(id) }
         if interval > 0, let last = lastClassified[id], pts - last < interval - 1e-9 { return false }
         lastClassified[id] = pts
         return true
+    }
+
+    /// Whether a crop of track `id` has reached the pool since the track was (last) first seen.
+    public func hasCrop(_ id: Int) -> Bool { cropped.contains(id) }
+
+    /// A crop of track `id` reached the pool.
+    public mutating func noteCrop(_ id: Int) { cropped.insert(id) }
+
+    /// Tracks remembered now (for tests of the bound).
+    public var trackCount: Int { lastSeen.count }
+
+    private mutating func forgetTrack(_ id: Int) {
+        lastClassified[id] = nil
+        cropped.remove(id)
+    }
+
+    /// Forgets the tracks last seen before `pts` (more than `timeout` ago).
+    private mutating func forget(before pts: Double) {
+        for (id, seen) in lastSeen where seen < pts - 1e-9 {
+            lastSeen[id] = nil
+            forgetTrack(id)
+        }
     }
 }
 

@@ -51,6 +51,24 @@ public struct FrameDetections: Equatable, Sendable {
 public enum FrameKey: Equatable, Sendable {
     case frame(Int)
     case pts(Double)
+
+    /// Whether a line with this key is for the frame numbered `frame` at `pts` seconds: by its number;
+    /// by its time `t` when `pts - tolerance < t <= pts + tolerance`. With `tolerance` half a frame
+    /// interval, every time belongs to one frame at most (a time exactly halfway between two frames to
+    /// the earlier one). Times are compared to the microsecond, so that decimal times such as 0.5 between
+    /// frames at 12 x 0.04 and 13 x 0.04 s fall where arithmetic says.
+    public func matches(frame: Int, pts: Double, tolerance: Double) -> Bool {
+        switch self {
+        case .frame(let n): return n == frame
+        case .pts(let t): return Self.within(t, of: pts, tolerance: tolerance)
+        }
+    }
+
+    /// `pts - tolerance < t <= pts + tolerance`, to the microsecond.
+    public static func within(_ t: Double, of pts: Double, tolerance: Double) -> Bool {
+        let d = ((t - pts) * 1e6).rounded(), h = (tolerance * 1e6).rounded()
+        return d > -h && d <= h
+    }
 }
 
 /// Bounds on the numbers of detection lines; a value outside them is refused with its line.

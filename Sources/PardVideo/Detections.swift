@@ -41,33 +41,29 @@ public struct Detections: Sendable {
         return entries.flatMap { frames[$0].boxes }
     }
 
-    /// The boxes of the pts-keyed entries (those without a frame number) nearest to `pts` seconds,
-    /// if they are within `tolerance` seconds (typically half a frame interval); empty otherwise.
+    /// The boxes of the pts-keyed entries (those without a frame number) whose time is within
+    /// `tolerance` of `pts` by `FrameKey.within` (half-open: with `tolerance` half a frame interval, an
+    /// entry is found by one frame at most), in order of time, then file order.
     public func boxes(nearPTS pts: Double, tolerance: Double) -> [Box] {
         guard !ptsKeyed.isEmpty else { return [] }
-        // Binary search for the first entry at or after pts.
+        // Binary search for the first entry at or after pts - tolerance - 1 µs.
+        let start = pts - tolerance - 1e-6
         var lo = 0, hi = ptsKeyed.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if ptsKeyed[mid].pts < pts { lo = mid + 1 } else { hi = mid }
+            if ptsKeyed[mid].pts < start { lo = mid + 1 } else { hi = mid }
         }
-        var best: Int?
-        var bestDistance = Double.infinity
-        for candidate in [lo - 1, lo] where candidate >= 0 && candidate < ptsKeyed.count {
-            let d = abs(ptsKeyed[candidate].pts - pts)
-            if d < bestDistance { bestDistance = d; best = candidate }
+        var boxes: [Box] = []
+        var i = lo
+        while i < ptsKeyed.count, ptsKeyed[i].pts <= pts + tolerance + 1e-6 {
+            if FrameKey.within(ptsKeyed[i].pts, of: pts, tolerance: tolerance) { boxes += frames[ptsKeyed[i].index].boxes }
+            i += 1
         }
-        guard let best, bestDistance <= tolerance else { return [] }
-        // Entries with the same pts sit next to each other.
-        let t = ptsKeyed[best].pts
-        var first = best, last = best
-        while first > 0 && ptsKeyed[first - 1].pts == t { first -= 1 }
-        while last + 1 < ptsKeyed.count && ptsKeyed[last + 1].pts == t { last += 1 }
-        return ptsKeyed[first...last].flatMap { frames[$0.index].boxes }
+        return boxes
     }
 
     /// The boxes for a decoded frame: those of the entries keyed by its number, then those of the
-    /// pts-keyed entries nearest its pts (within `tolerance` seconds). An entry has one key, so
+    /// pts-keyed entries within `tolerance` seconds of its pts (`FrameKey.within`). An entry has one key, so
     /// it is found by one frame at most.
     public func boxes(for frame: DecodedFrame, tolerance: Double) -> [Box] {
         boxes(forFrame: frame.number) + boxes(nearPTS: frame.pts, tolerance: tolerance)

@@ -51,12 +51,15 @@ import Testing
         // The frame number plays no part for a pts key.
         #expect(m.matches(.pts(1.0), frame: 999, pts: 1.0))
 
-        // Exactly half an interval (exact in binary) is within; a hair more is not.
+        // The window is half-open, `pts - h < t <= pts + h` to the microsecond: a time exactly half an
+        // interval after a frame is that frame's, exactly half an interval before a frame is not (it is the
+        // earlier frame's); a microsecond further is outside, a microsecond nearer inside.
         let slow = FrameMatcher(frameRate: 2)  // 0.25 s
-        #expect(slow.matches(.pts(1.0), frame: 3, pts: 1.25))
         #expect(slow.matches(.pts(1.0), frame: 2, pts: 0.75))
-        #expect(!slow.matches(.pts(1.0), frame: 3, pts: 1.25.nextUp))
-        #expect(!slow.matches(.pts(1.0), frame: 2, pts: 0.75.nextDown))
+        #expect(!slow.matches(.pts(1.0), frame: 3, pts: 1.25))
+        #expect(!slow.matches(.pts(1.0), frame: 2, pts: 0.75 - 1e-6))
+        #expect(slow.matches(.pts(1.0), frame: 3, pts: 1.25 - 1e-6))
+        #expect(slow.matches(.pts(1.0), frame: 2, pts: 0.75.nextDown))  // below a microsecond: the same time
     }
 
     /// `x` of each box, to name them.

@@ -1,4 +1,5 @@
 import Foundation
+import PardVideo
 
 /// The last `seconds` of one stream's decoded frames, for detections to be matched against by frame
 /// number or by pts. Thread-safe: the stream's thread `append`s, any thread looks up.
@@ -106,7 +107,7 @@ public final class FrameBuffer: @unchecked Sendable {
         return find(number: number)
     }
 
-    /// The frame whose pts is nearest `pts` within `tolerance` seconds.
+    /// The frame whose window holds `pts`: `frame.pts - tolerance < pts <= frame.pts + tolerance` (`FrameKey.within`).
     public func lookup(pts: Double, tolerance: Double) -> Lookup {
         condition.lock()
         defer { condition.unlock() }
@@ -160,22 +161,11 @@ public final class FrameBuffer: @unchecked Sendable {
 
     private func find(pts: Double, tolerance: Double) -> Lookup {
         let view = held
-        guard !view.isEmpty else { return .notYet }
-        var best: LiveFrame?
-        var bestDistance = Double.infinity
-        var lowest = Double.infinity, highest = -Double.infinity
-        for frame in view {
-            lowest = min(lowest, frame.pts)
-            highest = max(highest, frame.pts)
-            let distance = abs(frame.pts - pts)
-            if distance < bestDistance {
-                bestDistance = distance
-                best = frame
-            }
-        }
-        if let best, bestDistance <= tolerance { return .found(best) }
-        if pts < lowest { return .late }
-        if pts > highest { return .notYet }
+        guard let first = view.first, let last = view.last else { return .notYet }
+        // The frame whose window (`FrameKey.within`) holds the time; pts increase along the buffer.
+        if let frame = view.first(where: { FrameKey.within(pts, of: $0.pts, tolerance: tolerance) }) { return .found(frame) }
+        if pts < first.pts { return .late }
+        if pts > last.pts { return .notYet }
         return .missing
     }
 }

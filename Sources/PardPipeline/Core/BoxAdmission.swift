@@ -25,8 +25,6 @@ public struct FramePosition: Sendable, Equatable {
 public struct BoxAdmission {
     public let extractor: CropExtractor
     private var gate: TrackIntervalGate
-    /// Tracks that already had a crop admitted (their crops are shed first).
-    private var tracksWithCrop: Set<Int> = []
 
     public init(imageSize: Int, resize: CropExtractor.Resize, trackInterval: Double, trackTimeout: Double) {
         extractor = CropExtractor(size: imageSize, resize: resize)
@@ -44,13 +42,14 @@ public struct BoxAdmission {
         guard let rect = extractor.rect(for: box, in: picture) else { return item(.invalid) }
         let trackID = box.id.flatMap { $0 >= 0 ? $0 : nil }
         if let trackID, !gate.admit(id: trackID, pts: position.pts) { return item(.skippedByInterval) }
-        let hadCrop = trackID.map { !tracksWithCrop.insert($0).inserted } ?? false
+        let hadCrop = trackID.map { gate.hasCrop($0) } ?? false
         switch pool.reserveSlot() {
         case .refused(let reason):
             return item(.shed(reason, rect: rect), trackHasResult: hadCrop)
         case .slot(let slot):
             do {
                 let cut = try extractor.crop(box, from: picture, into: pool.buffer(slot))
+                if let trackID { gate.noteCrop(trackID) }
                 return item(.crop(slot: slot, rect: cut), trackHasResult: hadCrop)
             } catch {
                 pool.release(slot: slot)

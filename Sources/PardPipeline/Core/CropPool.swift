@@ -132,7 +132,7 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         condition.unlock()
     }
 
-    /// Stops intake: `reserveSlot` returns nil from now on, waiting producers wake, and `nextBatch`
+    /// Stops intake: `reserveSlot` answers `.refused(.shutdown)` from now on, waiting producers wake, and `nextBatch`
     /// returns what is queued without waiting.
     public func close() {
         condition.lock()
