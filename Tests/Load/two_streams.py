@@ -136,7 +136,9 @@ def free_port():
 # The clip ---------------------------------------------------------------------------------------------
 
 def make_clip(path):
-    """Encodes 250 frames of videotestsrc (1280x720, 25 fps) into an H.264 MP4 at `path`, unless there."""
+    """Encodes 250 frames of videotestsrc (1280x720, 25 fps, 8-bit 4:2:0 like a camera's) into an H.264 MP4
+    at `path`, unless there. (Without the format in the caps, GStreamer picks 10-bit 4:4:4: frames four
+    times as large as a camera's.)"""
     if os.path.isfile(path) and os.path.getsize(path) > 0:
         return
     import gi
@@ -147,7 +149,7 @@ def make_clip(path):
     partial = f"{path}.{os.getpid()}.partial"
     log(f"making {path} ({CLIP_FRAMES} frames, 1280x720, 25 fps, x264)")
     pipeline = Gst.parse_launch(
-        f"videotestsrc num-buffers={CLIP_FRAMES} pattern=ball ! video/x-raw,width=1280,height=720,framerate=25/1 "
+        f"videotestsrc num-buffers={CLIP_FRAMES} pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=25/1 "
         f"! x264enc ! h264parse ! mp4mux ! filesink name=sink")
     pipeline.get_by_name("sink").set_property("location", partial)
     try:
@@ -303,7 +305,7 @@ def measure(arguments, children, work):
         raise SetupError(f"{arguments.pard}: no pard binary (build it with `swift build -c release`, or pass --pard)")
     if not arguments.checkpoint.startswith("synthetic:") and not os.path.isfile(arguments.checkpoint):
         raise SetupError(f"{arguments.checkpoint}: no such checkpoint")
-    clip = os.path.abspath(arguments.clip or os.path.join(tempfile.gettempdir(), "pard-load-1280x720-25fps-250.mp4"))
+    clip = os.path.abspath(arguments.clip or os.path.join(tempfile.gettempdir(), "pard-load-1280x720-25fps-250-i420.mp4"))
     make_clip(clip)
 
     servers = [Server(children, clip, work, name) for name in STREAMS]
