@@ -33,7 +33,8 @@ import Testing
             let results = ResultStage(streams: [.init(name: "cam", trackTimeout: 30)], attributes: model.attributes, threshold: 0.5,
                                       sink: output, observer: observer)
             let stage = InferenceStage(model: model, pool: pool, results: results, maxBatch: 4, observer: observer)
-            inference = InferenceService(stage: stage, output: output, batchWait: 0.05, shutdownTimeout: shutdownTimeout, logger: logger)
+            inference = InferenceService(stage: stage, output: output, batchWait: 0.05, shutdownTimeout: shutdownTimeout,
+                                        metrics: metrics, logger: logger)
 
             // Frames 1...4 of the clip, each with a box of tracks 1...4: 16 crops, none classified yet.
             let decoder = try VideoDecoder(url: Fixtures.url("video/vtest_first100_h264.mp4").path)

@@ -56,7 +56,7 @@ public final class DaemonRuntime {
                                   attributes: model.attributes, threshold: config.model.threshold, sink: output, observer: observer)
         let stage = InferenceStage(model: model, pool: pool, results: results, maxBatch: config.model.batchSize, observer: observer)
         let inference = InferenceService(stage: stage, output: output, batchWait: config.model.batchWait,
-                                         shutdownTimeout: config.shutdownTimeout, logger: logger)
+                                         shutdownTimeout: config.shutdownTimeout, metrics: metrics, logger: logger)
         try startReceivers(streams)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -13,15 +13,18 @@ final class InferenceService: Service, @unchecked Sendable {  // the loop's stat
     let output: EventOutput
     let batchWait: Double
     let shutdownTimeout: Double
+    let metrics: DaemonMetrics
     let logger: Logger
     private let lock = NSLock()
     private var lastBeat = Date()
 
-    init(stage: InferenceStage, output: EventOutput, batchWait: Double, shutdownTimeout: Double, logger: Logger) {
+    init(stage: InferenceStage, output: EventOutput, batchWait: Double, shutdownTimeout: Double, metrics: DaemonMetrics,
+         logger: Logger) {
         self.stage = stage
         self.output = output
         self.batchWait = batchWait
         self.shutdownTimeout = shutdownTimeout
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -44,6 +47,7 @@ final class InferenceService: Service, @unchecked Sendable {  // the loop's stat
         while !stop.isStopped {
             stage.step(wait: batchWait, idle: 0.25)
             output.flush()
+            metrics.queueDepth.set(Double(stage.pool.depth))
             lock.lock(); lastBeat = Date(); lock.unlock()
         }
         finish()
