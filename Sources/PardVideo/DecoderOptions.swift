@@ -61,8 +61,7 @@ public struct PictureLimit: Sendable, Equatable, CustomStringConvertible {
     public var maxPixels: Int
 
     public init(maxSide: Int, maxPixels: Int) {
-        self.maxSide = maxSide
-        self.maxPixels = maxPixels
+        (self.maxSide, self.maxPixels) = (maxSide, maxPixels)
     }
 
     /// 16384 pixels a side and 40 Mpixel: 8K UHD (7680x4320, 33.2 Mpixel) fits; one frame then takes

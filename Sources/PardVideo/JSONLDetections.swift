@@ -27,15 +27,16 @@ public enum JSONLDetections {
         }
         var frame: Int? = nil
         var pts: Double? = nil
-        if let f = object["frame"], f != .null {
-            guard case .number(let n) = f, n == n.rounded() else {
-                throw bad("\"frame\" must be an integer, found \(f.kind)")
-            }
-            guard abs(n) <= Double(DetectionLimits.maximumInteger) else {
-                throw bad("\"frame\" is out of range: \(n) \(DetectionLimits.frameRange)")
-            }
-            guard n >= 1 else { throw bad("\"frame\" numbers start at 1, found \(Int(n))") }
-            frame = Int(n)
+        /// An integer within `DetectionLimits.maximumInteger`, or nil when absent or null.
+        func integer(_ value: JSONValue?, _ name: String, range: String) throws -> Int? {
+            guard let value, value != .null else { return nil }
+            guard case .number(let n) = value, n == n.rounded() else { throw bad("\(name) must be an integer, found \(value.kind)") }
+            guard abs(n) <= Double(DetectionLimits.maximumInteger) else { throw bad("\(name) is out of range: \(n) \(range)") }
+            return Int(n)
+        }
+        if let n = try integer(object["frame"], "\"frame\"", range: DetectionLimits.frameRange) {
+            guard n >= 1 else { throw bad("\"frame\" numbers start at 1, found \(n)") }
+            frame = n
         }
         if let t = object["pts"], t != .null {
             guard case .number(let n) = t else { throw bad("\"pts\" must be a number of seconds, found \(t.kind)") }
@@ -59,16 +60,7 @@ public enum JSONLDetections {
             let x = try coordinate("x"), y = try coordinate("y")
             let w = try coordinate("w"), h = try coordinate("h")
             guard w >= 0, h >= 0 else { throw bad("box \(i): negative size w=\(w) h=\(h)") }
-            var id: Int? = nil
-            if let v = b["id"], v != .null {
-                guard case .number(let n) = v, n == n.rounded() else {
-                    throw bad("box \(i): \"id\" must be an integer, found \(v.kind)")
-                }
-                guard abs(n) <= Double(DetectionLimits.maximumInteger) else {
-                    throw bad("box \(i): \"id\" is out of range: \(n) \(DetectionLimits.idRange)")
-                }
-                id = n < 0 ? nil : Int(n)
-            }
+            let id = try integer(b["id"], "box \(i): \"id\"", range: DetectionLimits.idRange).flatMap { $0 < 0 ? nil : $0 }
             var score: Double? = nil
             if let v = b["score"], v != .null {
                 guard case .number(let n) = v else { throw bad("box \(i): \"score\" must be a number, found \(v.kind)") }

@@ -81,18 +81,10 @@ public final class DetectionReceiver: @unchecked Sendable {
     }
 
     /// The TCP port listened on once started (useful with port 0), nil for other sources.
-    public var listeningPort: UInt16? {
-        lock.lock()
-        defer { lock.unlock() }
-        return port
-    }
+    public var listeningPort: UInt16? { lock.withLock { port } }
 
     /// A snapshot of the counters.
-    public var statistics: Statistics {
-        lock.lock()
-        defer { lock.unlock() }
-        return stats
-    }
+    public var statistics: Statistics { lock.withLock { stats } }
 
     /// Creates the listening socket (so that setup errors surface here, at startup) and starts the
     /// receiver's thread (`pard-det-<stream>`). Calling it again does nothing.

@@ -31,13 +31,8 @@ public struct LiveFrame: Sendable {
 
     public init(number: Int, pts: Double, connection: Int, pass: Int, decodedAt: ContinuousClock.Instant, decoded: DecodedFrame,
                 interval: Double = 0.04) {
-        self.number = number
-        self.pts = pts
-        self.interval = interval
-        self.connection = connection
-        self.pass = pass
-        self.decodedAt = decodedAt
-        self.decoded = decoded
+        (self.number, self.pts, self.interval) = (number, pts, interval)
+        (self.connection, self.pass, self.decodedAt, self.decoded) = (connection, pass, decodedAt, decoded)
     }
 
     /// Picture width in pixels.

@@ -13,9 +13,7 @@ public struct Event: Sendable {
     public let line: String
 
     public init(type: EventType, stream: String, line: String) {
-        self.type = type
-        self.stream = stream
-        self.line = line
+        (self.type, self.stream, self.line) = (type, stream, line)
     }
 }
 
