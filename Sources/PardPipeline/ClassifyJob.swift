@@ -37,19 +37,24 @@ public enum ClassifyJob {
     }
 
     /// Classifies image files (PNG, JPEG, anything FFmpeg decodes), each letterboxed (or stretched)
-    /// to the model's input like a detection crop, calling `emit` with each line in input order.
+    /// to the model's input like a detection crop, calling `emit` with each line in input order, and
+    /// `picture` (when given) with each image's index, picture and result (`--card`).
     public static func run(_ loaded: LoadedModel, images paths: [String], resize: CropExtractor.Resize, threshold: Float,
-                           batch: Int, emit: (String) throws -> Void) throws {
+                           batch: Int, emit: (String) throws -> Void,
+                           picture: ((Int, DecodedFrame, AttributeResult) throws -> Void)? = nil) throws {
         let per = loaded.model.imageFloats, a = loaded.model.config.attributes
         let session = InferenceSession(model: loaded.model, maxBatch: max(1, min(batch, paths.count)))
         let extractor = CropExtractor(size: loaded.model.config.imageSize, resize: resize)
         var images = [Float](repeating: 0, count: session.maxBatch * per)
         var logits = [Float](repeating: 0, count: session.maxBatch * a)
         var start = 0
+        var frames: [DecodedFrame] = []
         while start < paths.count {
             let k = min(session.maxBatch, paths.count - start)
+            frames.removeAll(keepingCapacity: true)
             for i in 0..<k {
                 let frame = try ImageFile.load(path: paths[start + i])
+                if picture != nil { frames.append(frame) }
                 try images.withUnsafeMutableBufferPointer { buffer in
                     try extractor.cropWhole(frame, into: UnsafeMutableBufferPointer(rebasing: buffer[(i * per)..<((i + 1) * per)]))
                 }
@@ -63,6 +68,7 @@ public enum ClassifyJob {
             for i in 0..<k {
                 let result = AttributeResult(logits: Array(logits[(i * a)..<((i + 1) * a)]), attributes: loaded.attributes, threshold: threshold)
                 try emit(line(index: start + i, input: paths[start + i], result: result, attributes: loaded.attributes))
+                if let picture, i < frames.count { try picture(start + i, frames[i], result) }
             }
             start += k
         }

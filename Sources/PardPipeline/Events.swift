@@ -25,8 +25,10 @@ public enum Events {
         return o.string
     }
 
-    /// `"type": "track"`: a finished track, with the mean of its observations.
-    public static func track(stream: String, _ t: TrackBook.Track, set: AttributeSet, threshold: Float) -> String {
+    /// `"type": "track"`: a finished track, with the mean of its observations; `snapshot`: the path of
+    /// its snapshot (last field, only when there is one).
+    public static func track(stream: String, _ t: TrackBook.Track, set: AttributeSet, threshold: Float,
+                             snapshot: String? = nil) -> String {
         var o = JSONLine()
         o.add("schema", schema)
         o.add("type", "track")
@@ -47,6 +49,7 @@ public enum Events {
         }
         o.add("attributes", object: attributes)
         o.add("labels", strings: labels)
+        if let snapshot { o.add("snapshot", snapshot) }
         return o.string
     }
 

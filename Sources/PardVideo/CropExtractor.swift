@@ -80,13 +80,7 @@ public final class CropExtractor {
         guard let out = destination.baseAddress, destination.count >= count else {
             throw VideoError.bufferTooSmall(needed: count, got: destination.count)
         }
-        let rect = CropRect(x0: max(0, requested.x0), y0: max(0, requested.y0),
-                            x1: min(frame.width, requested.x1), y1: min(frame.height, requested.y1))
-        guard rect.width > 0, rect.height > 0 else {
-            throw VideoError.emptyCrop(frame: frame.number, x: Double(requested.x0), y: Double(requested.y0),
-                                       w: Double(requested.width), h: Double(requested.height),
-                                       frameWidth: frame.width, frameHeight: frame.height)
-        }
+        let rect = try requested.clamped(to: frame)
         hasCrop = false
         let window = try converter.convert(frame, covering: rect)
         let source = UnsafePointer(window.pixels + (rect.y0 - window.y) * window.stride + (rect.x0 - window.x) * 3)

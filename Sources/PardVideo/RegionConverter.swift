@@ -177,7 +177,7 @@ final class RegionConverter {
 
     /// The deprecated full-range `yuvj*` formats as their plain twin plus "full range", so that
     /// swscale does not warn.
-    private static func unJPEG(_ format: Int32) -> (Int32, Bool) {
+    static func unJPEG(_ format: Int32) -> (Int32, Bool) {
         switch format {
         case AV_PIX_FMT_YUVJ420P.rawValue: return (AV_PIX_FMT_YUV420P.rawValue, true)
         case AV_PIX_FMT_YUVJ422P.rawValue: return (AV_PIX_FMT_YUV422P.rawValue, true)

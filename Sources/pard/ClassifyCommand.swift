@@ -34,11 +34,15 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batch: Int = 4
 
+    @Option(help: "Also draw the image's attribute card (PNG, 640 px wide: the image beside its attributes) at this path; one image only.")
+    var card: String?
+
     func validate() throws {
         guard (npy == nil) != images.isEmpty else { throw ValidationError("give image files or --npy FILE (not both)") }
         for path in images where !FileManager.default.fileExists(atPath: path) { throw ValidationError("\(path): no such file") }
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be within 0...1, got \(threshold)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard card == nil || (npy == nil && images.count == 1) else { throw ValidationError("--card takes exactly one image file") }
     }
 
     func run() throws {
@@ -48,8 +52,18 @@ struct ClassifyCommand: ParsableCommand {
             if let npy {
                 try ClassifyJob.run(loaded, npyPath: npy, threshold: threshold, batch: batch, emit: emit)
             } else {
-                try ClassifyJob.run(loaded, images: images, resize: resize, threshold: threshold, batch: batch, emit: emit)
+                try ClassifyJob.run(loaded, images: images, resize: resize, threshold: threshold, batch: batch, emit: emit,
+                                    picture: cardWriter(loaded))
             }
         } catch { throw CLIError("\(error)") }
+    }
+
+    /// `--card OUT.png`: draws the card of the (one) image; nil without the option.
+    func cardWriter(_ loaded: LoadedModel) -> ((Int, DecodedFrame, AttributeResult) throws -> Void)? {
+        guard let card else { return nil }
+        let title = URL(fileURLWithPath: images.first ?? "").lastPathComponent, threshold = threshold
+        return { _, frame, result in
+            try ClassifyJob.writeCard(to: card, frame: frame, result: result, set: loaded.attributes, threshold: threshold, title: title)
+        }
     }
 }

@@ -62,6 +62,8 @@ struct ProcessCommand: ParsableCommand {
     @Option(name: .customLong("stream-name"), help: "The stream field of events (default: the video's file name).")
     var streamName: String?
 
+    @OptionGroup(title: "Pictures") var pictures: PictureArguments
+
     /// Batches of 4 keep two cores' GEMMs efficient; more cores want more.
     static var defaultBatch: Int { ProcessInfo.processInfo.activeProcessorCount <= 4 ? 4 : 8 }
 
@@ -81,18 +83,21 @@ struct ProcessCommand: ParsableCommand {
         do { boxes = try Detections.load(path: detections, options: DetectionParseOptions(skipBadLines: skipBadLines)) }
         catch { throw CLIError("\(error)") }
         if let dumpCrops { try Self.checkWritableDirectory(dumpCrops) }
+        try pictures.check(video: video, modelRuns: !noModel)
         let loaded = noModel ? nil : try model.load(synthetic: synthetic)
         if noModel { BLAS.setThreads(model.threads) }
         let writer: EventWriter?
         do { writer = noModel ? nil : try EventWriter(path: out) } catch { throw CLIError("\(error)") }
-        let options = ProcessOptions(batch: batch, threshold: threshold, trackInterval: trackInterval, trackTimeout: trackTimeout,
+        var options = ProcessOptions(batch: batch, threshold: threshold, trackInterval: trackInterval, trackTimeout: trackTimeout,
                                      resize: resize, dumpCrops: dumpCrops, decoderThreads: decoderThreads,
                                      streamName: streamName ?? URL(fileURLWithPath: video).lastPathComponent)
+        options.pictures = pictures.options
         let job = ProcessJob(video: video, detections: boxes, model: loaded, options: options, sink: writer,
                              progress: ProgressReporter())
         let summary: ProcessSummary
         do { summary = try job.run() } catch { throw CLIError("\(error)") }
-        StandardStream.error.writeIgnoringErrors(Self.report(summary, batch: batch, modelRan: !noModel))
+        StandardStream.error.writeIgnoringErrors(Self.report(summary, batch: batch, modelRan: !noModel)
+                                                 + PictureArguments.report(summary.pictures, options: options.pictures))
         if let error = summary.error { throw CLIError(error) }
     }
 

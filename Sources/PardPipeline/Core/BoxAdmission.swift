@@ -25,6 +25,8 @@ public struct FramePosition: Sendable, Equatable {
 public struct BoxAdmission {
     public let extractor: CropExtractor
     private var gate: TrackIntervalGate
+    /// Whether a crop item carries its decoded frame (`WorkItem.picture`), for snapshots and cards.
+    public var keepPictures = false
 
     public init(imageSize: Int, resize: CropExtractor.Resize, trackInterval: Double, trackTimeout: Double) {
         extractor = CropExtractor(size: imageSize, resize: resize)
@@ -50,7 +52,9 @@ public struct BoxAdmission {
             do {
                 let cut = try extractor.crop(box, from: picture, into: pool.buffer(slot))
                 if let trackID { gate.noteCrop(trackID) }
-                return item(.crop(slot: slot, rect: cut), trackHasResult: hadCrop)
+                var admitted = item(.crop(slot: slot, rect: cut), trackHasResult: hadCrop)
+                if keepPictures { admitted.picture = picture }
+                return admitted
             } catch {
                 pool.release(slot: slot)
                 throw error

@@ -18,6 +18,11 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
     public let capacity: Int
     public let floatsPerCrop: Int
     public let whenFull: WhenFull
+    /// Frames (`.frameDone` items carrying their picture, for the annotated video) queued at most: a
+    /// producer pushing more waits, and `nextBatch` hands out what is queued once the limit is reached,
+    /// so that frames without boxes cannot pile up decoded pictures ahead of the model.
+    public let pictureLimit: Int
+    private var queuedPictures = 0
     private let pixels: UnsafeMutablePointer<Float>
     private let condition = NSCondition()
     /// Items not yet taken, oldest first; `head` is the first one still queued.
@@ -29,8 +34,9 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
     private var closed = false
     private var acceptedCrops = 0
 
-    public init(capacity: Int, floatsPerCrop: Int, whenFull: WhenFull) {
+    public init(capacity: Int, floatsPerCrop: Int, whenFull: WhenFull, pictureLimit: Int = .max) {
         self.capacity = max(1, capacity)
+        self.pictureLimit = max(1, pictureLimit)
         self.floatsPerCrop = floatsPerCrop
         self.whenFull = whenFull
         pixels = .allocate(capacity: self.capacity * floatsPerCrop)
@@ -87,6 +93,9 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
     public func push(_ batch: [WorkItem]) {
         guard !batch.isEmpty else { return }
         condition.lock()
+        let pictures = pictureLimit == .max ? 0 : batch.reduce(0) { $0 + ($1.holdsFramePicture ? 1 : 0) }
+        while pictures > 0 && queuedPictures > 0 && queuedPictures + pictures > pictureLimit && !closed { condition.wait() }
+        queuedPictures += pictures
         let now = Self.now()
         for var item in batch {
             item.enqueued = now
@@ -110,7 +119,7 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         defer { condition.unlock() }
         let idleDeadline = Date(timeIntervalSinceNow: idle)
         while true {
-            if queuedCrops >= maxCrops || (closed && head < items.count) { break }
+            if queuedCrops >= maxCrops || (closed && head < items.count) || queuedPictures >= pictureLimit { break }
             if head < items.count {
                 guard let oldest = items[head...].first(where: { $0.slot != nil }) else { break }
                 let due = oldest.enqueued + wait
@@ -149,6 +158,7 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         items.removeAll(keepingCapacity: true)
         head = 0
         queuedCrops = 0
+        queuedPictures = 0
         for i in left.indices {
             if case .crop(let slot, let rect) = left[i].kind {
                 freeSlots.append(slot)
@@ -189,6 +199,10 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         let batch = Array(items[head..<end])
         head = end
         queuedCrops -= crops
+        if pictureLimit != .max {
+            queuedPictures -= batch.reduce(0) { $0 + ($1.holdsFramePicture ? 1 : 0) }
+            condition.broadcast()
+        }
         if head == items.count {
             items.removeAll(keepingCapacity: true)
             head = 0
@@ -211,6 +225,7 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         }
         guard let victim, case .crop(let slot, let rect) = items[victim].kind else { return nil }
         items[victim].kind = .shed(.queueFull, rect: rect)
+        items[victim].picture = nil  // a shed crop makes no snapshot: its frame is not held
         queuedCrops -= 1
         return slot
     }

@@ -26,6 +26,8 @@ public final class ResultStage {
     public let threshold: Float
     public let sink: EventSink
     public let observer: PipelineObserver
+    /// Snapshots, cards, the annotated video (nil: none, the default: nothing is held or drawn).
+    public var pictures: ResultPictures?
     private var books: [TrackBook]
 
     public init(streams: [Stream], attributes: AttributeSet?, threshold: Float, sink: EventSink,
@@ -46,6 +48,7 @@ public final class ResultStage {
             switch item.kind {
             case .crop(_, let rect):
                 var probabilities: [Float]?
+                var labels: [String] = []
                 if let logits, let attributes {
                     let a = attributes.count
                     let result = AttributeResult(logits: Array(UnsafeBufferPointer(start: logits + row * a, count: a)),
@@ -54,20 +57,26 @@ public final class ResultStage {
                          Events.attributes(stream: streams[item.stream].name, frame: item.frame, pts: item.pts, box: item.box,
                                            rect: rect, result: result, set: attributes))
                     probabilities = result.probabilities
+                    if pictures != nil { labels = result.labelNames(attributes) }
                 }
+                pictures?.classified(item, rect: rect, labels: labels)
                 row += 1
                 observer.classified(stream: item.stream)
                 see(item, probabilities: probabilities)
             case .skippedByInterval:
                 observer.skippedByInterval(stream: item.stream)
                 see(item, probabilities: nil)
+                pictures?.seen(item)
             case .invalid:
                 observer.invalid(stream: item.stream)
+                pictures?.seen(item)
             case .shed(let reason, _):
                 observer.shed(stream: item.stream, reason: reason)
                 see(item, probabilities: nil)
+                pictures?.seen(item)
             case .frameDone:
                 for track in books[item.stream].expire(at: item.pts) { summarise(track, stream: item.stream) }
+                pictures?.frameDone(item)
                 observer.frameDone(stream: item.stream, frame: item.frame, pts: item.pts)
             }
         }
@@ -89,8 +98,10 @@ public final class ResultStage {
     }
 
     private func summarise(_ track: TrackBook.Track, stream: Int) {
+        let snapshot = pictures?.trackEnded(track, stream: stream)
         guard let attributes else { return }
-        emit(.track, stream: stream, Events.track(stream: streams[stream].name, track, set: attributes, threshold: threshold))
+        emit(.track, stream: stream, Events.track(stream: streams[stream].name, track, set: attributes, threshold: threshold,
+                                                  snapshot: snapshot))
     }
 
     private func emit(_ type: EventType, stream: Int, _ line: String) {

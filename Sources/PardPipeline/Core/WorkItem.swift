@@ -48,6 +48,10 @@ public struct WorkItem: Sendable {
     public let trackHasResult: Bool
     /// Monotonic seconds when it entered the pool.
     var enqueued = 0.0
+    /// The decoded frame, only when pictures are made (`ResultPictures`): on a crop when snapshots or
+    /// cards want it (`BoxAdmission.keepPictures`), on a `.frameDone` for the annotated video. nil
+    /// otherwise, so the default path holds no frame.
+    public internal(set) var picture: DecodedFrame?
 
     public init(stream: Int, frame: Int, pts: Double, box: Box, kind: Kind, trackHasResult: Bool = false) {
         self.stream = stream
@@ -58,13 +62,21 @@ public struct WorkItem: Sendable {
         self.trackHasResult = trackHasResult
     }
 
-    /// The end of frame `frame`'s detections.
-    public static func frameDone(stream: Int, frame: Int, pts: Double) -> WorkItem {
-        WorkItem(stream: stream, frame: frame, pts: pts, box: Box(x: 0, y: 0, w: 0, h: 0), kind: .frameDone)
+    /// The end of frame `frame`'s detections; `picture`: the frame itself, for the annotated video.
+    public static func frameDone(stream: Int, frame: Int, pts: Double, picture: DecodedFrame? = nil) -> WorkItem {
+        var item = WorkItem(stream: stream, frame: frame, pts: pts, box: Box(x: 0, y: 0, w: 0, h: 0), kind: .frameDone)
+        item.picture = picture
+        return item
     }
 
     /// The box's track id, nil when untracked.
     public var trackID: Int? { box.id.flatMap { $0 >= 0 ? $0 : nil } }
+
+    /// A `.frameDone` carrying its picture (counted against `CropPool.pictureLimit`).
+    var holdsFramePicture: Bool {
+        if case .frameDone = kind { return picture != nil }
+        return false
+    }
 
     /// The pool slot holding the pixels, for a crop.
     var slot: Int? {

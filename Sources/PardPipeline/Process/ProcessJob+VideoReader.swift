@@ -17,8 +17,11 @@ extension ProcessJob {
         /// Why decoding stopped before the end (nil: the whole video).
         private(set) var failure: Error?
         private let stopSignal = StopSignal()
+        /// Whether each frame's `.frameDone` carries the frame (the annotated video).
+        private let annotate: Bool
 
-        init(decoder: VideoDecoder, detections: Detections, options: ProcessOptions, imageSize: Int, pool: CropPool) {
+        init(decoder: VideoDecoder, detections: Detections, options: ProcessOptions, imageSize: Int, pool: CropPool,
+             keepPictures: Bool = false, annotate: Bool = false) {
             self.decoder = decoder
             self.detections = detections
             self.options = options
@@ -26,6 +29,8 @@ extension ProcessJob {
             matcher = FrameMatcher(frameRate: decoder.frameRate)
             admission = BoxAdmission(imageSize: imageSize, resize: options.resize, trackInterval: options.trackInterval,
                                      trackTimeout: options.trackTimeout)
+            admission.keepPictures = keepPictures
+            self.annotate = annotate
         }
 
         /// Asks the thread to stop at its next frame.
@@ -49,7 +54,7 @@ extension ProcessJob {
                         }
                         items.append(item)
                     }
-                    items.append(.frameDone(stream: 0, frame: position.frame, pts: position.pts))
+                    items.append(.frameDone(stream: 0, frame: position.frame, pts: position.pts, picture: annotate ? picture : nil))
                     pool.push(items)
                 }
             } catch {

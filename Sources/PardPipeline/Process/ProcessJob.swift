@@ -18,6 +18,8 @@ public struct ProcessOptions: Sendable {
     public var decoderThreads: Int
     /// The `stream` field of events.
     public var streamName: String
+    /// Pictures (`--snapshots`, `--cards`, `--annotate`); none by default.
+    public var pictures = PictureOptions()
 
     public init(batch: Int = 4, threshold: Float = 0.5, trackInterval: Double = 1.0, trackTimeout: Double = 2.0,
                 resize: CropExtractor.Resize = .letterbox, dumpCrops: String? = nil, decoderThreads: Int = 1,
@@ -64,7 +66,8 @@ public final class ProcessJob {
         let imageSize = model?.model.config.imageSize ?? 224
         let batch = max(1, options.batch)
         // Three batches of slots: one being cut, one queued, one in the model.
-        let pool = CropPool(capacity: 3 * batch, floatsPerCrop: 3 * imageSize * imageSize, whenFull: .wait)
+        let pool = CropPool(capacity: 3 * batch, floatsPerCrop: 3 * imageSize * imageSize, whenFull: .wait,
+                            pictureLimit: options.pictures.annotate == nil ? .max : Self.framesHeld)
         if let fps = decoder.frameRate, let duration = decoder.declaredDuration {
             progress?.expectFrames(Int((fps * duration).rounded()))
         }
@@ -72,8 +75,11 @@ public final class ProcessJob {
         let results = ResultStage(streams: [.init(name: options.streamName, trackTimeout: options.trackTimeout)],
                                   attributes: model?.attributes, threshold: options.threshold,
                                   sink: sink ?? EventSinks([]), observer: tally)
+        let pictures = options.pictures.isEmpty ? nil : makePictures(decoder: decoder)
+        results.pictures = pictures
         let inference = InferenceStage(model: model, pool: pool, results: results, maxBatch: batch, observer: tally)
-        let reader = VideoReader(decoder: decoder, detections: detections, options: options, imageSize: imageSize, pool: pool)
+        let reader = VideoReader(decoder: decoder, detections: detections, options: options, imageSize: imageSize, pool: pool,
+                                 keepPictures: pictures?.keepsBest ?? false, annotate: pictures?.annotates ?? false)
         let thread = WorkerThread(name: "pard-decode") { reader.run() }
 
         do {
@@ -86,10 +92,12 @@ public final class ProcessJob {
             pool.close()
             _ = pool.drain(reason: .shutdown)
             thread.join()
+            pictures?.writer.finish()
             throw error
         }
         thread.join()
         results.closeAllTracks()
+        let pictureCounts = pictures?.writer.finish()
         try sink?.flush()
 
         var summary = tally.summary
@@ -97,7 +105,8 @@ public final class ProcessJob {
         summary.badLines = detections.badLines.count
         summary.framesDecoded = reader.framesDecoded
         summary.boxesMatched = reader.boxesMatched
-        summary.error = reader.failure.map { "\($0)" }
+        summary.error = reader.failure.map { "\($0)" } ?? pictures?.writer.failure
+        summary.pictures = pictureCounts
         if summary.error == nil && reader.framesDecoded == 0 {
             summary.error = "\(decoder.url): nothing decoded: the video stream has no frames"
         }

@@ -21,6 +21,8 @@ public struct ProcessSummary: Sendable {
     public var modelSeconds = 0.0
     /// Why decoding stopped before the end; nil when the whole video was processed.
     public var error: String?
+    /// What the picture writer did (nil: no pictures asked for).
+    public var pictures: PictureWriter.Counts?
 
     /// Boxes for frames the video does not have.
     public var detectionsWithoutFrame: Int { max(0, boxesRead - boxesMatched) }
