@@ -29,6 +29,8 @@ let package = Package(
         // Thin C targets: system libraries plus header-only shims.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN (Debian's libdnnl-dev 2.6, no pkg-config file): the bf16 and int8 products of the Linear layers.
+        .systemLibrary(name: "COneDNN", path: "Sources/COneDNN", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
 
@@ -41,7 +43,7 @@ let package = Package(
         // Shared by every test target: fixture paths, checkpoint rewriting.
         .target(name: "PardTestSupport", dependencies: ["PardCheckpoint"]),
         // The PromptPAR model: numeric core, encoders, fusion, attribute sets. Knows nothing of video.
-        .target(name: "PromptPAR", dependencies: ["COpenBLAS", "PardCheckpoint", "CLIPTokenizer", "PARAttributes"],
+        .target(name: "PromptPAR", dependencies: ["COpenBLAS", "COneDNN", "PardCheckpoint", "CLIPTokenizer", "PARAttributes"],
                 swiftSettings: vectorISA),
         // FFmpeg decoding, detections, crops. Knows nothing of the model.
         .target(name: "PardVideo", dependencies: ["CFFmpeg"]),

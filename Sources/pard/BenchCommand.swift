@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "OpenBLAS threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Arithmetic of the vision transformer's Linear layers: fp32, bf16, int8 or auto.")
+    var precision: ModelSpec.Precision = .fp32
+
     func validate() throws {
         guard synthetic else { throw ValidationError("pard bench needs --synthetic (random weights of the released size)") }
         guard batch.allSatisfy({ $0 >= 1 && $0 <= 256 }) else { throw ValidationError("--batch must be between 1 and 256, got \(batch)") }
@@ -35,7 +38,7 @@ struct BenchCommand: ParsableCommand {
         let config = SyntheticWeights.releasedShape
         let loadStart = Date()
         let model: PromptPARModel
-        do { model = try ModelSpec(source: .synthetic, threads: threads).load().model } catch { throw CLIError(error.description) }
+        do { model = try ModelSpec(source: .synthetic, threads: threads, precision: precision).load().model } catch { throw CLIError(error.description) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
         for b in batch {
@@ -70,7 +73,8 @@ struct BenchCommand: ParsableCommand {
             let share = zip(gemm, vision).map { $0 / $1 }
             let line: [String: Any] = [
                 "model": "synthetic ViT-L/14 (26 attributes)",
-                "precision": "fp32",
+                "precision": model.precision.rawValue,
+                "onednn_isa": OneDNN.isaName,
                 "batch": b,
                 "threads": threads,
                 "iterations": iterations,

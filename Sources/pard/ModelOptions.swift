@@ -16,6 +16,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "OpenBLAS threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Arithmetic of the vision transformer's Linear layers: fp32 (OpenBLAS), bf16 or int8 (oneDNN), or auto (the fastest this CPU supports).")
+    var precision: ModelSpec.Precision = .fp32
+
     func validate() throws {
         if let checkpoint, !FileManager.default.fileExists(atPath: checkpoint) {
             throw ValidationError("--checkpoint \(checkpoint): no such file")
@@ -32,7 +35,8 @@ struct ModelOptions: ParsableArguments {
             guard let checkpoint else { throw CLIError("--checkpoint FILE is required (a .pth or .safetensors model)") }
             source = .file(checkpoint)
         }
-        return ModelSpec(source: source, attributes: attributes, vocabulary: vocabulary, threads: threads)
+        return ModelSpec(source: source, attributes: attributes, vocabulary: vocabulary, threads: threads,
+                         precision: precision)
     }
 
     /// Loads the model, reporting a failure as one line naming the problem.
@@ -41,6 +45,8 @@ struct ModelOptions: ParsableArguments {
         do { return try spec.load() } catch { throw CLIError("\(error)") }
     }
 }
+
+extension ModelSpec.Precision: ExpressibleByArgument {}
 
 /// A failure reported as `pard: <message>` and exit status 1.
 struct CLIError: Error, CustomStringConvertible {

@@ -4,6 +4,16 @@ import PardCheckpoint
 /// checking every shape (the error names the tensor and both shapes).
 struct ModelLoader {
     let source: any TensorSource
+    /// The arithmetic of the vision transformer's Linear layers (qkv, out_proj, c_fc, c_proj); nil:
+    /// fp32. The patch embedding, the text encoder (run once at load), the fusion and the heads stay fp32.
+    var reduced: ReducedKind? = nil
+
+    /// `layer` converted to `reduced`, if set (each layer right after it is read, so that the fp32
+    /// weights of the whole model are never held at once).
+    func reduce(_ layer: Linear, _ name: String, _ apply: Bool) throws(ModelError) -> Linear {
+        guard apply, let reduced else { return layer }
+        return try layer.reduced(to: reduced, name: "\(source.path): \(name)")
+    }
 
     func linear(_ prefix: String, in inF: Int, out outF: Int, bias: Bool = true) throws(ModelError) -> Linear {
         Linear(weight: try source.load("\(prefix).weight", [outF, inF]),
@@ -16,16 +26,18 @@ struct ModelLoader {
     }
 
     /// CLIP's `ResidualAttentionBlock` at `prefix` (`visual.transformer.resblocks.3`).
-    func clipBlock(_ prefix: String, width w: Int) throws(ModelError) -> TransformerBlock {
+    /// With `reduce`, its Linear layers in `reduced` precision.
+    func clipBlock(_ prefix: String, width w: Int, reduce r: Bool = false) throws(ModelError) -> TransformerBlock {
         let hidden = try source.requireShape("\(prefix).mlp.c_fc.weight").first ?? 0
         return TransformerBlock(
             norm1: try layerNorm("\(prefix).ln_1", width: w, eps: 1e-5),
-            qkv: Linear(weight: try source.load("\(prefix).attn.in_proj_weight", [3 * w, w]),
-                        bias: try source.load("\(prefix).attn.in_proj_bias", [3 * w]), inFeatures: w, outFeatures: 3 * w),
-            attnOut: try linear("\(prefix).attn.out_proj", in: w, out: w),
+            qkv: try reduce(Linear(weight: try source.load("\(prefix).attn.in_proj_weight", [3 * w, w]),
+                                   bias: try source.load("\(prefix).attn.in_proj_bias", [3 * w]), inFeatures: w, outFeatures: 3 * w),
+                            "\(prefix).attn.in_proj_weight", r),
+            attnOut: try reduce(try linear("\(prefix).attn.out_proj", in: w, out: w), "\(prefix).attn.out_proj", r),
             norm2: try layerNorm("\(prefix).ln_2", width: w, eps: 1e-5),
-            fc1: try linear("\(prefix).mlp.c_fc", in: w, out: hidden),
-            fc2: try linear("\(prefix).mlp.c_proj", in: hidden, out: w),
+            fc1: try reduce(try linear("\(prefix).mlp.c_fc", in: w, out: hidden), "\(prefix).mlp.c_fc", r),
+            fc2: try reduce(try linear("\(prefix).mlp.c_proj", in: hidden, out: w), "\(prefix).mlp.c_proj", r),
             heads: max(1, w / 64), activation: .quickGELU)
     }
 
@@ -95,7 +107,7 @@ struct ModelLoader {
     func vision(_ c: ModelConfig) throws(ModelError) -> VisionEncoder {
         let w = c.visionWidth
         var blocks: [TransformerBlock] = []
-        for i in 0..<c.visionLayers { blocks.append(try clipBlock("visual.transformer.resblocks.\(i)", width: w)) }
+        for i in 0..<c.visionLayers { blocks.append(try clipBlock("visual.transformer.resblocks.\(i)", width: w, reduce: true)) }
         return VisionEncoder(
             config: c,
             patchEmbed: Linear(weight: try source.load("visual.conv1.weight", [w, 3, c.patchSize, c.patchSize]),

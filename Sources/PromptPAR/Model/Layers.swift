@@ -2,10 +2,33 @@
 
 /// `y = x · weightᵀ + bias`: weight `[outFeatures, inFeatures]` (PyTorch's layout), bias `[outFeatures]`.
 public struct Linear: Sendable {
+    /// fp32 weights `[outFeatures, inFeatures]`; empty when `reduced` holds them (bf16 or int8).
     public let weight: [Float]
     public let bias: [Float]?
     public let inFeatures: Int
     public let outFeatures: Int
+    /// The weights in bf16 or int8 (oneDNN), or nil: fp32 (OpenBLAS).
+    let reduced: ReducedWeights?
+
+    init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        self.weight = weight; self.bias = bias; self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        reduced = nil
+    }
+
+    /// This layer with its weights converted to `kind` once (the fp32 copy is not kept).
+    /// - Throws: `ModelError.unsupportedModel` if oneDNN has no such product on this CPU.
+    func reduced(to kind: ReducedKind, name: String) throws(ModelError) -> Linear {
+        let r = weight.withUnsafeBufferPointer { ReducedWeights(weight: $0, n: outFeatures, k: inFeatures, kind: kind) }
+        guard let r else {
+            throw .unsupportedModel(file: name, "oneDNN has no \(kind) matmul on this CPU (ISA \(OneDNN.isaName)); use --precision fp32 or auto")
+        }
+        return Linear(reduced: r, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+
+    private init(reduced: ReducedWeights, bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        weight = []; self.bias = bias; self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        self.reduced = reduced
+    }
 
     /// `out[rows, outFeatures] = x[rows, inFeatures] · weightᵀ (+ bias)`, rows `ldx`/`ldo` apart.
     /// With `accumulate` the product is added to `out` (a residual connection for free); with
@@ -15,9 +38,13 @@ public struct Linear: Sendable {
                activation: Activation? = nil) {
         guard rows > 0 else { return }
         let ldo = ldo ?? outFeatures
-        weight.withUnsafeBufferPointer { w in
-            GEMM.abT(m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx ?? inFeatures,
-                     b: w.baseAddress!, ldb: inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
+        if let reduced {
+            reduced.abT(m: rows, a: x, lda: ldx ?? inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
+        } else {
+            weight.withUnsafeBufferPointer { w in
+                GEMM.abT(m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx ?? inFeatures,
+                         b: w.baseAddress!, ldb: inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
+            }
         }
         if let activation {
             // The loader gives every MLP layer a bias (`Linear(... bias: true)` in both models).

@@ -8,11 +8,17 @@ public final class PromptPARModel: Sendable {
     let fusion: Fusion
     /// `[A, E]`: text features of the attribute sentences.
     public let textFeatures: [Float]
+    /// The arithmetic of the vision transformer's Linear layers (never `auto`).
+    public let precision: ModelSpec.Precision
 
     /// Builds the model from tensors. `textFeatures` `[A, E]` comes from the file (pard's own format)
     /// or from running the text encoder on the attribute sentences' tokens (`tokens`, A x 77 ids).
-    public init(source: any TensorSource, tokens: [[Int32]]?) throws(ModelError) {
-        let loader = ModelLoader(source: source)
+    /// `precision`: the arithmetic of the vision transformer's Linear layers (`auto` is resolved here).
+    public init(source: any TensorSource, tokens: [[Int32]]?, precision: ModelSpec.Precision = .fp32) throws(ModelError) {
+        let resolved = precision.resolved
+        self.precision = resolved
+        var loader = ModelLoader(source: source)
+        loader.reduced = resolved.reducedKind
         let c = try loader.config()
         config = c
         if source.has(SourceNames.textFeatures) {

@@ -1,0 +1,167 @@
+import Foundation
+import PardTestSupport
+import Testing
+@testable import PromptPAR
+
+/// The bf16 and int8 paths (oneDNN) against fp32: the products against plain references, and the
+/// attribute probabilities of both official-code fixtures (`promptpar-tiny` rows 3-12 and
+/// `promptpar-small` rows 3-5 are real crops of the bundled clip) within 0.02 of fp32.
+///
+/// oneDNN fixes its instruction set at its first call, so every ISA path runs in a child process of
+/// this test binary with `ONEDNN_MAX_CPU_ISA` set (`everyISAPathPasses`): the AVX2 (`vpmaddubsw`,
+/// 7-bit weights) path runs on every machine, the AVX-512 ones where the CPU has them (oneDNN caps a
+/// forced ISA at what the CPU supports, which the child reports).
+@Suite(.serialized) struct ReducedPrecisionTests {
+    /// Set in the children: the ISA they were started with.
+    static let forcedISA = ProcessInfo.processInfo.environment["PARD_TEST_ONEDNN_ISA"]
+
+    /// The precisions this CPU (or the forced ISA) can run: bf16 needs AVX-512 in oneDNN 2.6.
+    static var reducedKinds: [ModelSpec.Precision] { OneDNN.isaBits & 0x20 != 0 ? [.int8, .bf16] : [.int8] }
+
+    /// Max |p - p_fp32| over all inputs and attributes, p = sigmoid(logit).
+    static func maxProbDiff(_ g: Golden, _ precision: ModelSpec.Precision) throws -> Float {
+        let inputs = try g.npy("inputs.npy").values
+        func probs(_ p: ModelSpec.Precision) throws -> [Float] {
+            let model = try PromptPARModel(source: try g.source(), tokens: try g.tokenIDs(), precision: p)
+            #expect(model.precision == p)
+            return try InferenceSession(model: model, maxBatch: 4).logits(images: inputs).map(sigmoid)
+        }
+        return GoldenTests.maxAbsDiff(try probs(precision), try probs(.fp32))
+    }
+
+    @Test(arguments: [Golden.tiny, .small])
+    func probabilitiesWithin002OfFP32(_ g: Golden) throws {
+        for p in Self.reducedKinds {
+            let diff = try Self.maxProbDiff(g, p)
+            print("\(g) \(p) on oneDNN \(OneDNN.isaName)\(Self.forcedISA.map { " (forced \($0))" } ?? ""): max |prob - fp32| = \(diff)")
+            #expect(diff < 0.02, "\(g) \(p): max |prob diff| \(diff)")
+        }
+    }
+
+    @Test func bf16IsRefusedWithoutAVX512() throws {
+        guard OneDNN.isaBits & 0x20 == 0 else { return }
+        #expect(throws: ModelError.self) {
+            try PromptPARModel(source: try Golden.tiny.source(), tokens: try Golden.tiny.tokenIDs(), precision: .bf16)
+        }
+    }
+
+    /// A product `c[m, ldc] = a[m, lda] · wᵀ + beta * c` by `body` (given a, w, c) from `start`.
+    static func product(_ a: [Float], _ w: [Float], _ start: [Float],
+                        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        var c = start
+        a.withUnsafeBufferPointer { ap in
+            w.withUnsafeBufferPointer { wp in c.withUnsafeMutableBufferPointer { body(ap.baseAddress!, wp.baseAddress!, $0.baseAddress!) } }
+        }
+        return c
+    }
+
+    /// Max |x - y| over the first `n` columns of `m` rows `ld` apart, and max |y| there.
+    static func maxDiff(_ x: [Float], _ y: [Float], m: Int, n: Int, ld: Int) -> (diff: Float, scale: Float) {
+        var diff: Float = 0, scale: Float = 0
+        for r in 0..<m { for j in 0..<n { diff = max(diff, abs(x[r * ld + j] - y[r * ld + j])); scale = max(scale, abs(y[r * ld + j])) } }
+        return (diff, scale)
+    }
+
+    /// Activations and weights that saturate `vpmaddubsw` with 8-bit weights (rows of 255 against
+    /// weights of +qmax: 2·255·127 > 32767): the oneDNN product must equal the exact integer reference,
+    /// and stay within the quantisation error of fp32.
+    @Test func int8ProductMatchesPlainReference() throws {
+        let m = 37, n = 70, k = 200, lda = 203, ldc = 75
+        var rng = SplitMix(seed: 7)
+        var a = (0..<(m * lda)).map { _ in rng.float(in: -2...3) }
+        for i in 0..<k { a[5 * lda + i] = 1; a[6 * lda + i] = 3 }  // u8 255 across whole rows
+        var w = (0..<(n * k)).map { _ in rng.float(in: -0.5...0.5) }
+        for i in 0..<k { w[3 * k + i] = 0.25; w[4 * k + i] = -0.25 }  // q = ±qmax across whole rows
+        let reduced = try #require(w.withUnsafeBufferPointer { ReducedWeights(weight: $0, n: n, k: k, kind: .int8) })
+        #expect(reduced.qmax == (OneDNN.hasVNNI ? 127 : 63))
+        for beta: Float in [0, 1] {
+            let start = (0..<(m * ldc)).map { _ in rng.float(in: -1...1) }
+            let got = Self.product(a, w, start) { reduced.abT(m: m, a: $0, lda: lda, beta: beta, c: $2, ldc: ldc) }
+            let want = Self.product(a, w, start) {
+                Int8Quant.referenceABT(m: m, n: n, k: k, a: $0, lda: lda, w: $1, qmax: reduced.qmax, beta: beta, c: $2, ldc: ldc)
+            }
+            let fp32 = Self.product(a, w, start) { GEMM.abT(m: m, n: n, k: k, a: $0, lda: lda, b: $1, ldb: k, beta: beta, c: $2, ldc: ldc) }
+            // Columns past n are untouched.
+            for r in 0..<m { for j in n..<ldc { #expect(got[r * ldc + j] == start[r * ldc + j]) } }
+            let exact = Self.maxDiff(got, want, m: m, n: n, ld: ldc)
+            #expect(exact.diff < 1e-3, "int8 product vs exact reference: max |diff| \(exact.diff) (beta \(beta), \(OneDNN.isaName))")
+            let quant = Self.maxDiff(got, fp32, m: m, n: n, ld: ldc)
+            #expect(quant.diff < 0.03 * quant.scale, "int8 vs fp32: \(quant.diff) of \(quant.scale)")
+        }
+    }
+
+    @Test func bf16ProductMatchesFP32() throws {
+        guard OneDNN.isaBits & 0x20 != 0 else { return }
+        let m = 29, n = 48, k = 160
+        var rng = SplitMix(seed: 11)
+        let a = (0..<(m * k)).map { _ in rng.float(in: -1...1) }, w = (0..<(n * k)).map { _ in rng.float(in: -1...1) }
+        let reduced = try #require(w.withUnsafeBufferPointer { ReducedWeights(weight: $0, n: n, k: k, kind: .bf16) })
+        for beta: Float in [0, 1] {
+            let start = (0..<(m * n)).map { _ in rng.float(in: -1...1) }
+            let got = Self.product(a, w, start) { reduced.abT(m: m, a: $0, lda: k, beta: beta, c: $2, ldc: n) }
+            let want = Self.product(a, w, start) { GEMM.abT(m: m, n: n, k: k, a: $0, lda: k, b: $1, ldb: k, beta: beta, c: $2, ldc: n) }
+            // bf16 keeps 8 significant bits: each product within ~2^-8 relative, sums of 160 of them.
+            let diff = Self.maxDiff(got, want, m: m, n: n, ld: n).diff
+            #expect(diff < 0.25, "bf16 vs fp32 max |diff| \(diff)")
+        }
+    }
+
+    @Test func bf16RoundsToNearestEven() {
+        let xs: [Float] = [1, -2.5, 1 + 1.0 / 256, 1 + 3.0 / 512, 3.1415927, 0]
+        var out = [UInt16](repeating: 0, count: xs.count)
+        xs.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { BF16.convert(x.baseAddress!, count: xs.count, into: $0.baseAddress!) } }
+        #expect(out.map(BF16.float) == [1, -2.5, 1, 1 + 4.0 / 512, 3.140625, 0])
+    }
+
+    @Test func autoIsConcrete() {
+        #expect(ModelSpec.Precision.auto.resolved != .auto)
+        #expect(ModelSpec.Precision.auto.resolved == (OneDNN.hasAVX2 ? .int8 : .fp32))
+    }
+
+    /// In a child: the forced ISA is the one in effect (or the CPU's best, if lower).
+    @Test func forcedISAIsInEffect() {
+        guard let forced = Self.forcedISA else { return }
+        let order = ["AVX2": 0x7, "AVX512_CORE": 0x27, "AVX512_CORE_VNNI": 0x67, "AVX512_CORE_BF16": 0xe7, "AVX512_CORE_AMX": 0x3e7]
+        guard let limit = order[forced] else { Issue.record("unknown ISA \(forced)"); return }
+        #expect(Int(OneDNN.isaBits) & ~limit == 0, "forced \(forced) but oneDNN uses \(OneDNN.isaName)")
+    }
+
+    /// Runs this suite again in a child process per ISA (`ONEDNN_MAX_CPU_ISA`), so that the AVX2 int8
+    /// path (7-bit weights) and the AVX-512 ones run on this machine whatever its CPU.
+    @Test(arguments: ["AVX2", "AVX512_CORE", "AVX512_CORE_VNNI", "AVX512_CORE_BF16"])
+    func everyISAPathPasses(_ isa: String) throws {
+        guard Self.forcedISA == nil else { return }
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: exe)
+        process.arguments = ["--testing-library", "swift-testing", "--filter", "ReducedPrecisionTests"]
+        var env = ProcessInfo.processInfo.environment
+        env["ONEDNN_MAX_CPU_ISA"] = isa
+        env["PARD_TEST_ONEDNN_ISA"] = isa
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        for line in output.split(separator: "\n") where line.contains("max |prob - fp32|") { print("[\(isa)] \(line)") }
+        #expect(process.terminationStatus == 0, "tests with ONEDNN_MAX_CPU_ISA=\(isa) failed:\n\(output.suffix(3000))")
+    }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+    mutating func float(in range: ClosedRange<Float>) -> Float {
+        range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
+    }
+}
