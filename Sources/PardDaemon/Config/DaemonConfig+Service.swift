@@ -5,6 +5,8 @@ extension DaemonConfig {
         /// `events`: the JSON-lines event file, opened for append and reopened on SIGHUP (logrotate);
         /// `-` writes to standard output. Default `/var/log/pard/events.jsonl`.
         public var events: EventsDestination = .file(path: "/var/log/pard/events.jsonl")
+        /// `snapshots`: each track's best crop as JPEG (`DaemonConfig+Snapshots.swift`). Default: none.
+        public var snapshots: Snapshots?
 
         /// Defaults everywhere.
         public init() {}

@@ -54,6 +54,7 @@ public final class DaemonRuntime {
         let observer = DaemonObserver(metrics: metrics, streams: streams.map(\.intake.metrics), drops: streams.map(\.intake.drops))
         let results = ResultStage(streams: config.streams.map { .init(name: $0.name, trackTimeout: $0.trackTimeout) },
                                   attributes: model.attributes, threshold: config.model.threshold, sink: output, observer: observer)
+        results.pictures = makeSnapshots(model: model, streams: streams)
         let stage = InferenceStage(model: model, pool: pool, results: results, maxBatch: config.model.batchSize, observer: observer)
         let inference = InferenceService(stage: stage, output: output, batchWait: config.model.batchWait,
                                          shutdownTimeout: config.shutdownTimeout, metrics: metrics, logger: logger)
@@ -73,6 +74,7 @@ public final class DaemonRuntime {
                                                       logger: logger))
         logger.info("running", metadata: ["streams": "\(streams.count)", "events": "\(config.output.events)"])
         try await group.run()
+        results.pictures?.writer.finish()  // the snapshots of the last summaries
 
         logger.info("stopped", metadata: [
             "crops_classified": "\(observer.classified)", "crops_accepted": "\(pool.accepted)",

@@ -99,6 +99,9 @@ final class DetectionIntake: @unchecked Sendable {  // `admission` is used by th
                                  trackTimeout: config.trackTimeout)
     }
 
+    /// Crops carry their decoded frame to the result stage (snapshots); called before the receiver starts.
+    func keepPictures() { admission.keepPictures = true }
+
     /// One detection line, on the receiver's thread. A line may name a frame slightly ahead of the
     /// decoder: it waits for it briefly, but only when it is close (the receiver's one thread serves
     /// every producer of the stream).
