@@ -1,6 +1,6 @@
 /// What `pard process --annotate` draws on a frame: each box's outline in its track's colour, and
 /// beside it (right of the box, or left when there is no room) a block in that colour with the track
-/// id and the box's labels, one per line, in `BitmapFont`.
+/// id and the box's labels, one per line, in `BitmapFont` (at most `maxLabels`, then `+N more`).
 public struct FrameAnnotation: Sendable, Equatable {
     /// One box to draw.
     public struct Item: Sendable, Equatable {
@@ -19,6 +19,9 @@ public struct FrameAnnotation: Sendable, Equatable {
     }
 
     public var items: [Item]
+
+    /// Labels listed beside a box at most; the rest are counted on one more line.
+    public static let maxLabels = 6
 
     public init(items: [Item]) { self.items = items }
 
@@ -46,7 +49,8 @@ public struct FrameAnnotation: Sendable, Equatable {
         let t = Self.thickness(height: painter.height), s = Self.textScale(height: painter.height)
         for item in items { painter.stroke(item.rect, thickness: t, Self.colour(track: item.track)) }
         for item in items {
-            let lines = (item.track.map { ["#\($0)"] } ?? []) + item.labels
+            var lines = (item.track.map { ["#\($0)"] } ?? []) + item.labels.prefix(Self.maxLabels)
+            if item.labels.count > Self.maxLabels { lines.append("+\(item.labels.count - Self.maxLabels) more") }
             guard !lines.isEmpty else { continue }
             let colour = Self.colour(track: item.track)
             let blockWidth = (lines.map { BitmapFont.width($0, scale: s) }.max() ?? 0) + 2 * s

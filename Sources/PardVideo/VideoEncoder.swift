@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The codec is libavcodec's H.264 through libx264 when FFmpeg has it (Debian's does), else MPEG-4
 /// Part 2; the container follows the file name (`.mp4`, `.mkv`, ...; MP4 when unknown; a JPEG pattern such
-/// as `frame-%03d.jpg` writes one MJPEG picture per frame, 4:4:4). Pictures keep
+/// as `frame-%03d.jpg` writes one MJPEG picture per frame, 4:2:0 at q 4). Pictures keep
 /// the source's chroma layout where the codec allows (4:2:0, 4:2:2 and 4:4:4 with libx264; 4:2:0 with
 /// MPEG-4), and 4:4:4 for odd sizes that 4:2:0 or 4:2:2 cannot hold; its range and YUV matrix are kept
 /// too, so pixels nobody draws on come out as they went in, up to the codec's loss. Each frame keeps
@@ -131,13 +131,13 @@ public final class VideoEncoder {
         }
         guard let output else { throw fail("cannot make an output context") }
         self.output = output
-        // JPEG pictures (`frames-%03d.jpg`, FFmpeg's image2 muxer) are MJPEG at full range, 4:4:4.
+        // JPEG pictures (`frames-%03d.jpg`, FFmpeg's image2 muxer) are MJPEG at full range, 4:2:0, q 4.
         let pictures = codecOverride == nil
             && av_guess_codec(output.pointee.oformat, nil, path, nil, AVMEDIA_TYPE_VIDEO) == AV_CODEC_ID_MJPEG
         let chosen = pictures ? avcodec_find_encoder(AV_CODEC_ID_MJPEG) : codecOverride.map({ avcodec_find_encoder_by_name($0) }) ?? Self.chooseCodec()
         guard let codec = chosen else { throw fail("FFmpeg has no encoder \(codecOverride ?? "libx264 or mpeg4")") }
         let x264 = String(cString: codec.pointee.name) == "libx264"
-        var format = pictures ? AV_PIX_FMT_YUVJ444P : layout.encoderFormat(width: width, height: height, x264: x264)
+        var format = pictures ? AV_PIX_FMT_YUVJ420P : layout.encoderFormat(width: width, height: height, x264: x264)
         if let formatOverride {
             format = av_get_pix_fmt(formatOverride)
             guard format != AV_PIX_FMT_NONE else { throw fail("no pixel format \(formatOverride)") }
@@ -166,7 +166,7 @@ public final class VideoEncoder {
         var options = makeDictionary(x264 ? ["preset": "veryfast", "crf": "18"] : [:])
         if !x264 {
             context.pointee.flags |= AV_CODEC_FLAG_QSCALE
-            context.pointee.global_quality = FF_QP2LAMBDA * 3
+            context.pointee.global_quality = FF_QP2LAMBDA * (pictures ? 4 : 3)
             picture.pointee.quality = context.pointee.global_quality
         }
         var result = avcodec_open2(context, codec, &options)

@@ -170,6 +170,29 @@ import Testing
 
     // MARK: - The annotated video's encoder
 
+    @Test func aJPEGPatternWritesOnePicturePerFrame() throws {
+        let dir = try PardTestSupport.TemporaryDirectory("annotate-jpeg")
+        let decoder = try VideoDecoder(url: Fixtures.url("video/vtest_first100_h264.mp4").path)
+        let encoder = VideoEncoder(path: dir.path("f-%03d.jpg"), for: decoder)
+        let many = FrameAnnotation(items: [.init(rect: CropRect(x0: 100, y0: 100, x1: 140, y1: 200), track: 2,
+                                                 labels: (1...9).map { "label\($0)" })])
+        for _ in 0..<3 {
+            let frame = try #require(try decoder.nextFrame())
+            try encoder.write(frame) { many.draw(on: $0) }
+        }
+        try encoder.finish()
+        #expect(encoder.codecName == "mjpeg")
+        for n in 1...3 {
+            let picture = try ImageFile.load(path: dir.path(String(format: "f-%03d.jpg", n)))
+            #expect(picture.width == 768 && picture.height == 576)
+        }
+        // At most 6 labels beside a box, then "+3 more": the block is 8 lines high.
+        let canvas = RGBPicture(width: 300, height: 300)
+        many.draw(on: canvas)
+        let column = (0..<300).filter { canvas[141, $0] == FrameAnnotation.colour(track: 2) }  // the block's left padding
+        #expect(column.count == 8 * BitmapFont.lineHeight + 1, "\(column.count)")
+    }
+
     /// Sources: (codec, pixel format, width, height) – 4:2:0, 4:2:2, 4:4:4, and odd sizes.
     static let sources: [(String, String, Int, Int)] = [
         ("libx264", "yuv420p", 320, 240), ("libx264", "yuv422p", 320, 240), ("libx264", "yuv444p", 320, 240),
