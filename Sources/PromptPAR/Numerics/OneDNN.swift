@@ -364,9 +364,8 @@ enum Int8Quant {
     }
 
     /// One activation row `x[count]` to u8 with its own scale and zero point (the range always holds
-    /// 0): `x ≈ scale * (u - zero)`. Returns `(scale, zero)`.
-    @inline(__always)
-    static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (Float, Int32) {
+    /// 0): `x ≈ scale * (u - zero)`. Returns `(scale, zero)`. Plain reference of `quantizeRow`.
+    static func quantizeRowReference(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (Float, Int32) {
         var lo: Float = 0, hi: Float = 0
         for i in 0..<count { lo = min(lo, x[i]); hi = max(hi, x[i]) }
         let scale = hi > lo ? (hi - lo) / 255 : 1
@@ -389,28 +388,93 @@ enum Int8Quant {
         quantizeWeights(w, n: n, k: k, qmax: qmax, into: q, scales: &scales, sums: &sums)
         var acc = [Int32](repeating: 0, count: n)
         for r in 0..<m {
-            let (scale, zero) = quantizeRow(a + r * lda, count: k, into: u)
+            let (scale, zero) = quantizeRowReference(a + r * lda, count: k, into: u)
             for j in 0..<n {
                 var sum: Int32 = 0
                 for i in 0..<k { sum += Int32(u[i]) * Int32(q[j * k + i]) }
                 acc[j] = sum
             }
             acc.withUnsafeBufferPointer { ac in
-                dequantizeRow(ac.baseAddress!, n: n, rowScale: scale, rowZero: zero, columnScales: scales,
+                dequantizeRowReference(ac.baseAddress!, n: n, rowScale: scale, rowZero: zero, columnScales: scales,
                               columnSums: sums, beta: beta, into: c + r * ldc)
             }
         }
     }
 
     /// `out[j] = beta * out[j] + rowScale * columnScales[j] * (acc[j] - rowZero * columnSums[j])`, `n` columns.
-    @inline(__always)
-    static func dequantizeRow(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
+    /// Plain reference of `dequantizeRow`.
+    static func dequantizeRowReference(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
                               columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
                               beta: Float, into out: UnsafeMutablePointer<Float>) {
         if beta == 0 {
             for j in 0..<n { out[j] = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j]) }
         } else {
             for j in 0..<n { out[j] = beta * out[j] + rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j]) }
+        }
+    }
+
+    /// `quantizeRowReference` in 8-wide SIMD (AVX2; `replace(with:where:)`, not the lane-by-lane
+    /// `pointwiseMin`/`pointwiseMax`), the same results: the range, then
+    /// `clamp(x / scale + zero, 0, 255)` rounded to nearest even by adding 1.5·2^23 (exact below 2^22).
+    @inline(__always)
+    static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (Float, Int32) {
+        let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(u)
+        var lo8 = SIMD8<Float>(repeating: 0), hi8 = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            lo8.replace(with: v, where: v .< lo8); hi8.replace(with: v, where: v .> hi8)
+            i += 8
+        }
+        var lo = lo8.min(), hi = hi8.max()
+        while i < count { lo = min(lo, x[i]); hi = max(hi, x[i]); i += 1 }
+        let scale = hi > lo ? (hi - lo) / 255 : 1
+        let inv = 1 / scale
+        let zero = (-lo * inv).rounded(.toNearestOrEven)
+        let magic: Float = 12_582_912  // 1.5 · 2^23
+        let inv8 = SIMD8<Float>(repeating: inv), zero8 = SIMD8<Float>(repeating: zero)
+        let floor8 = SIMD8<Float>(repeating: 0), ceil8 = SIMD8<Float>(repeating: 255), magic8 = SIMD8<Float>(repeating: magic)
+        i = 0
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            var q = v * inv8 + zero8
+            q.replace(with: floor8, where: q .< floor8)
+            q.replace(with: ceil8, where: q .> ceil8)
+            q += magic8
+            let bytes = SIMD8<UInt8>(truncatingIfNeeded: unsafeBitCast(q, to: SIMD8<UInt32>.self))
+            out.storeBytes(of: bytes, toByteOffset: i, as: SIMD8<UInt8>.self)
+            i += 8
+        }
+        while i < count {
+            let q = min(255, max(0, x[i] * inv + zero)) + magic
+            u[i] = UInt8(truncatingIfNeeded: q.bitPattern)
+            i += 1
+        }
+        return (scale, Int32(zero))
+    }
+
+    /// `dequantizeRowReference` in 8-wide SIMD, the same arithmetic.
+    @inline(__always)
+    static func dequantizeRow(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
+                              columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                              beta: Float, into out: UnsafeMutablePointer<Float>) {
+        let accRaw = UnsafeRawPointer(acc), sw = UnsafeRawPointer(columnScales), cs = UnsafeRawPointer(columnSums)
+        let outRaw = UnsafeMutableRawPointer(out)
+        let rs8 = SIMD8<Float>(repeating: rowScale), z8 = SIMD8<Int32>(repeating: rowZero), beta8 = SIMD8<Float>(repeating: beta)
+        var j = 0
+        while j + 8 <= n {
+            let a = accRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Int32>.self)
+            let sums = cs.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Int32>.self)
+            let scales = sw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            var y = rs8 * scales * SIMD8<Float>(a &- z8 &* sums)
+            if beta != 0 { y = beta8 * outRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + y }
+            outRaw.storeBytes(of: y, toByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n {
+            let y = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j])
+            out[j] = beta != 0 ? beta * out[j] + y : y
+            j += 1
         }
     }
 }
