@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "COneDNN", path: "Sources/COneDNN", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
 
         // Reading checkpoints and tensor files (zip, pickle, safetensors, npy). Knows nothing of the model.
         .target(name: "PardCheckpoint"),
@@ -49,8 +51,11 @@ let package = Package(
         .target(name: "PardVideo", dependencies: ["CFFmpeg"]),
         // Joins video and model: batching, tracks, events.
         .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo", "PARAttributes", "PardCheckpoint"]),
+        // Events to an MQTT broker (libmosquitto): the sink, its on-disk spool, its connection thread.
+        .target(name: "PardMQTT", dependencies: ["CMosquitto", "PardPipeline", "PardVideo",
+                                                 .product(name: "Logging", package: "swift-log")]),
         // The long-running service: configuration, live streams, detection sources, scheduling.
-        .target(name: "PardDaemon", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PARAttributes",
+        .target(name: "PardDaemon", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PARAttributes", "PardMQTT",
                                                    .product(name: "Yams", package: "Yams"),
                                                    .product(name: "Hummingbird", package: "hummingbird"),
                                                    .product(name: "Prometheus", package: "swift-prometheus"),
@@ -58,7 +63,7 @@ let package = Package(
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                    .product(name: "UnixSignals", package: "swift-service-lifecycle")]),
         .executableTarget(name: "pard", dependencies: [
-            "PardDaemon",
+            "PardDaemon", "PardMQTT",
             .product(name: "Logging", package: "swift-log"),
             "PromptPAR", "PardVideo", "PardPipeline", "PardCheckpoint", "PARAttributes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -70,7 +75,9 @@ let package = Package(
         .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardVideoTests", dependencies: ["PardVideo", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardPipelineTests", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PardCheckpoint", "PardTestSupport"]),
-        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardPipeline", "PardVideo", "PromptPAR", "PardTestSupport",
+        .testTarget(name: "PardMQTTTests", dependencies: ["PardMQTT", "PardPipeline", "PardTestSupport",
+                                                         .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardMQTT", "PardPipeline", "PardVideo", "PromptPAR", "PardTestSupport",
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                                                            .product(name: "Logging", package: "swift-log")]),

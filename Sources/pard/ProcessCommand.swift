@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PardMQTT
 import PardPipeline
 import PardVideo
 import PromptPAR
@@ -62,6 +63,8 @@ struct ProcessCommand: ParsableCommand {
     @Option(name: .customLong("stream-name"), help: "The stream field of events (default: the video's file name).")
     var streamName: String?
 
+    @OptionGroup(title: "MQTT") var mqtt: ProcessMQTTOptions
+
     @OptionGroup(title: "Pictures") var pictures: PictureArguments
 
     /// Batches of 4 keep two cores' GEMMs efficient; more cores want more.
@@ -88,17 +91,20 @@ struct ProcessCommand: ParsableCommand {
         if noModel { BLAS.setThreads(model.threads) }
         let writer: EventWriter?
         do { writer = noModel ? nil : try EventWriter(path: out) } catch { throw CLIError("\(error)") }
+        let broker = noModel ? nil : try mqtt.start()
         var options = ProcessOptions(batch: batch, threshold: threshold, trackInterval: trackInterval, trackTimeout: trackTimeout,
                                      resize: resize, dumpCrops: dumpCrops, decoderThreads: decoderThreads,
                                      streamName: streamName ?? URL(fileURLWithPath: video).lastPathComponent)
         options.pictures = pictures.options
-        let job = ProcessJob(video: video, detections: boxes, model: loaded, options: options, sink: writer,
+        let job = ProcessJob(video: video, detections: boxes, model: loaded, options: options, sink: EventSinks([writer as EventSink?, broker].compactMap { $0 }),
                              progress: ProgressReporter())
         let summary: ProcessSummary
-        do { summary = try job.run() } catch { throw CLIError("\(error)") }
+        do { summary = try job.run() } catch { broker?.close(within: 0); throw CLIError("\(error)") }
+        let undelivered = mqtt.finish(broker)
         StandardStream.error.writeIgnoringErrors(Self.report(summary, batch: batch, modelRan: !noModel)
                                                  + PictureArguments.report(summary.pictures, options: options.pictures))
         if let error = summary.error { throw CLIError(error) }
+        if let undelivered { throw CLIError(undelivered) }
     }
 
     /// Creates `dir` if needed and checks that a file can be created in it (a probe file, removed

@@ -12,8 +12,9 @@ final class RunningPard {
     /// The event file.
     let events: String
 
+    /// `output` is added to the `output:` mapping as it is (indented by 2 spaces), e.g. an `mqtt:` block.
     init(events: String? = nil, trackInterval: Double = 0, frameBuffer: Double = 5, shutdownTimeout: Double = 10,
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], output: String = "") throws {
         tmp = try TemporaryDirectory("pard-run")
         let events = events ?? tmp.path("events.jsonl")
         self.events = events
@@ -24,6 +25,7 @@ final class RunningPard {
           batch_wait: 50ms
         output:
           events: \(events)
+        \(output)
         metrics:
           listen: 127.0.0.1:\(port)
         shutdown_timeout: \(shutdownTimeout)

@@ -38,6 +38,6 @@ extension DaemonConfig {
                 check(folder, at: "streams[\(index)].detections", what: "folder")
             }
         }
-        return problems + missingServiceFolders()
+        return problems + missingMQTTFiles() + missingServiceFolders()
     }
 }

@@ -167,12 +167,13 @@ struct ConfigParser {
     }
 
     mutating func output(_ value: ConfigValue) throws(ConfigError) -> DaemonConfig.Output {
-        let map = try value.mapping(keys: ["events", "snapshots"])
+        let map = try value.mapping(keys: ["events", "snapshots", "mqtt"])
         var output = DaemonConfig.Output()
         if let events = map.optional("events") {
             let text = try note(events).nonEmptyString()
             output.events = text == "-" ? .standardOutput : .file(path: ConfigPaths.resolve(text, relativeTo: directory))
         }
+        if let mqtt = map.optional("mqtt") { output.mqtt = try self.mqtt(note(mqtt)) }
         if let snapshots = map.optional("snapshots") { output.snapshots = try self.snapshots(note(snapshots)) }
         return output
     }

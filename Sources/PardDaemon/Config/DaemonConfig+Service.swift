@@ -1,3 +1,4 @@
+import PardMQTT
 import PardPipeline
 extension DaemonConfig {
     /// `output`: where events are written.
@@ -7,6 +8,8 @@ extension DaemonConfig {
         public var events: EventsDestination = .file(path: "/var/log/pard/events.jsonl")
         /// `snapshots`: each track's best crop as JPEG (`DaemonConfig+Snapshots.swift`). Default: none.
         public var snapshots: Snapshots?
+        /// `mqtt`: the events to an MQTT broker as well (`DaemonConfig+MQTT.swift`). Default: none.
+        public var mqtt: MQTTSettings?
 
         /// Defaults everywhere.
         public init() {}

@@ -1,4 +1,5 @@
 import Foundation
+import PardMQTT
 
 /// The whole configuration of `pard run`, read from one YAML file (`/etc/pard/pard.yaml` when installed;
 /// `configs/pard.yaml` is a commented example).
@@ -40,7 +41,7 @@ public struct DaemonConfig: Hashable, Sendable, CustomStringConvertible {
         let threads = model.threads == 1 ? "1 thread" : "\(model.threads) threads"
         return "model \(model.checkpoint) (\(model.attributes ?? "attributes from the model"), \(model.precision.rawValue), "
             + "batch \(model.batchSize) within \(DurationText.format(seconds: model.batchWait)), threshold \(DurationText.format(number: Double(model.threshold))), \(threads)); "
-            + "events \(output.events); metrics \(metrics.listen.map(\.description) ?? "off"); "
+            + "events \(output.events)\(output.mqtt.map { "; mqtt \($0.broker) (\($0.clientID), spool \($0.spoolDirectory))" } ?? ""); metrics \(metrics.listen.map(\.description) ?? "off"); "
             + "queue \(queue.maxCrops) crops, shedding \(queue.shedPolicy.rawValue); shutdown timeout \(DurationText.format(seconds: shutdownTimeout))"
     }
 

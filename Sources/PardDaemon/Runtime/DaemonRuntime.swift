@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import PardMQTT
 import PardPipeline
 import PromptPAR
 import ServiceLifecycle
@@ -8,7 +9,8 @@ import ServiceLifecycle
 /// `pard run`, wired: one model shared by every stream, the pipeline core of `PardPipeline` between them,
 /// and the service as swift-service-lifecycle `Service`s in one `ServiceGroup`, started in this order
 /// and stopped in the reverse one on SIGTERM/SIGINT:
-/// 1. `EventOutputService`: the event file (SIGHUP reopens it; the last flush at the very end);
+/// 1. `EventOutputService`: the event file (SIGHUP reopens it; the last flush at the very end), and
+///    `MQTTService` with `output.mqtt` (the broker; stopped after inference, so the last summaries go too);
 /// 2. the HTTP endpoint (`/metrics`, `/healthz`), up until the queue is finished;
 /// 3. `InferenceService`: the model loop on its own thread; at shutdown it finishes the queue within
 ///    `shutdown_timeout`, sheds the rest and summarises every open track;
@@ -45,15 +47,18 @@ public final class DaemonRuntime {
         let output: EventOutput
         do { output = try EventOutput(path: config.output.events.description, metrics: metrics, logger: logger) }
         catch let error as PipelineError { throw DaemonError.eventFile(error) }
+        let mqtt = try makeMQTTSink()
 
         let pool = CropPool(capacity: config.queue.maxCrops, floatsPerCrop: model.model.imageFloats,
                             whenFull: .shed(config.queue.shedPolicy))
         let streams = config.streams.enumerated().map { i, s in
-            StreamInput(index: i, config: s, metrics: metrics.stream(s.name), imageSize: c.imageSize, pool: pool, logger: logger)
+            StreamInput(index: i, config: s, metrics: metrics.stream(s.name), imageSize: c.imageSize, pool: pool, logger: logger,
+                        onState: Self.streamStateHook(mqtt, stream: s.name))
         }
         let observer = DaemonObserver(metrics: metrics, streams: streams.map(\.intake.metrics), drops: streams.map(\.intake.drops))
         let results = ResultStage(streams: config.streams.map { .init(name: $0.name, trackTimeout: $0.trackTimeout) },
-                                  attributes: model.attributes, threshold: config.model.threshold, sink: output, observer: observer)
+                                  attributes: model.attributes, threshold: config.model.threshold,
+                                  sink: mqtt.map { EventSinks([output, $0]) as EventSink } ?? output, observer: observer)
         results.pictures = makeSnapshots(model: model, streams: streams)
         let stage = InferenceStage(model: model, pool: pool, results: results, maxBatch: config.model.batchSize, observer: observer)
         let inference = InferenceService(stage: stage, output: output, batchWait: config.model.batchWait,
@@ -63,6 +68,7 @@ public final class DaemonRuntime {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             service(EventOutputService(output: output, file: "\(config.output.events)")),
         ]
+        if let mqtt { services.append(service(MQTTService(sink: mqtt))) }
         if let http = metricsEndpoint(streams: streams, events: output.health) { services.append(http) }
         services.append(service(inference))
         services += streams.map { service(StreamService(input: $0)) }
@@ -121,12 +127,15 @@ public enum DaemonError: Error, CustomStringConvertible {
     case eventFile(PipelineError)
     /// A stream's detection source could not be set up (socket in use, not loopback, ...).
     case detectionSource(stream: String, Error)
+    /// The MQTT sink's password file, CA file or spool could not be used.
+    case mqtt(MQTTError)
 
     public var description: String {
         switch self {
         case .model(let error): return "\(error)"
         case .eventFile(let error): return "\(error)"
         case .detectionSource(_, let error): return "\(error)"
+        case .mqtt(let error): return "\(error)"
         }
     }
 }

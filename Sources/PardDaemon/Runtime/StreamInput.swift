@@ -13,8 +13,9 @@ final class StreamInput: Sendable {
     let receiver: DetectionReceiver
     let state: StreamUpState
 
+    /// `onState` hears every change of the stream's state (the MQTT sink's `state` topic).
     init(index: Int, config: DaemonConfig.Stream, metrics: DaemonMetrics.Stream, imageSize: Int, pool: CropPool,
-         logger: Logger) {
+         logger: Logger, onState: @escaping @Sendable (LiveStreamState) -> Void = { _ in }) {
         self.index = index
         self.config = config
         let buffer = FrameBuffer(seconds: config.frameBuffer)
@@ -26,7 +27,7 @@ final class StreamInput: Sendable {
         live = LiveStream(options: LiveStreamOptions(config), onFrame: { frame in
             metrics.framesDecoded.increment()
             buffer.append(frame)
-        }, onState: { state.changed($0) })
+        }, onState: { state.changed($0); onState($0) })
         receiver = DetectionReceiver(stream: config.name, source: config.detections, onDetections: { intake.receive($0) },
                                      onMalformed: { bad in
             metrics.detectionsMalformed.increment()
