@@ -9,8 +9,9 @@ public final class MosquittoBroker: @unchecked Sendable {  // `process` is used 
     public let folder: TemporaryDirectory
     private var process: Process?
 
-    /// `users`: name to password; when given, anonymous clients are refused.
-    public init(users: [String: String] = [:]) throws {
+    /// `users`: name to password; when given, anonymous clients are refused. `tls`: the listener speaks
+    /// TLS only, with a self-signed certificate for 127.0.0.1 made by `openssl` (`caFile`).
+    public init(users: [String: String] = [:], tls: Bool = false) throws {
         folder = try TemporaryDirectory("mosquitto")
         port = Self.freePort()
         var config = """
@@ -24,6 +25,14 @@ public final class MosquittoBroker: @unchecked Sendable {  // `process` is used 
         allow_anonymous \(users.isEmpty ? "true" : "false")
 
         """
+        if tls {
+            let status = try Self.runTool("/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", folder.path("key.pem"), "-out", folder.path("cert.pem"),
+            ])
+            guard status == 0 else { throw BrokerFailed(description: "openssl req exited with \(status)") }
+            config += "certfile \(folder.path("cert.pem"))\nkeyfile \(folder.path("key.pem"))\n"
+        }
         if !users.isEmpty {
             let passwords = folder.path("passwords")
             for (i, (user, password)) in users.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -42,8 +51,10 @@ public final class MosquittoBroker: @unchecked Sendable {  // `process` is used 
         public let description: String
     }
 
-    /// The broker's URL for pard.
-    public var url: String { "mqtt://127.0.0.1:\(port)" }
+    /// The broker's URL for pard (`mqtt://`; `mqtts://` for a TLS broker).
+    public var url: String { "\(FileManager.default.fileExists(atPath: caFile) ? "mqtts" : "mqtt")://127.0.0.1:\(port)" }
+    /// The certificate of a TLS broker, its own authority.
+    public var caFile: String { folder.path("cert.pem") }
     public var log: String { (try? String(contentsOfFile: folder.path("broker.log"), encoding: .utf8)) ?? "" }
     public var isRunning: Bool { process?.isRunning == true }
 

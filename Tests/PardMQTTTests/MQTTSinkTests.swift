@@ -190,6 +190,30 @@ final class LogLines: @unchecked Sendable {  // under `lock`
         }
     }
 
+    @Test func mqttsWithTheBrokersCertificateAuthorityAndWithAnUnknownOne() throws {
+        let broker = try MosquittoBroker(tls: true)
+        let tmp = try TemporaryDirectory("mqtt-sink")
+        for (ca, works) in [(broker.caFile, true), (nil, false)] {
+            let log = LogLines()
+            var settings = Self.settings(port: broker.port, spool: tmp.path("spool-\(works)"))
+            settings.tls = true
+            settings.caFile = ca
+            let sink = try MQTTSink(settings: settings, logger: log.logger)
+            sink.start()
+            for event in Self.events(0..<20) { sink.emit(event) }
+            if works {
+                #expect(sink.waitUntilDelivered(timeout: 20), "\(sink.status) \(log.text)")
+                #expect(sink.status.published[.attributes] == Self.events(0..<20).filter { $0.type == .attributes }.count)
+                #expect(log.text.contains("broker=mqtts://127.0.0.1:\(broker.port)"), "\(log.text)")
+            } else {
+                // A certificate no authority in the system's store signed: refused, logged, retried.
+                #expect(Self.waitUntil(15) { log.text.contains("attempt=2") }, "\(log.text)")
+                #expect(log.text.contains("MQTT broker unavailable") && !sink.status.connected)
+            }
+            sink.close(within: 1)
+        }
+    }
+
     @Test func aMissingPasswordFileIsNamed() throws {
         let tmp = try TemporaryDirectory("mqtt-sink")
         var settings = Self.settings(port: 1, spool: tmp.path("spool"))
