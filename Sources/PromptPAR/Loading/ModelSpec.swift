@@ -26,15 +26,16 @@ public struct ModelSpec: Sendable, Equatable {
         case auto
 
         /// `auto` made concrete, from the ISA oneDNN reports (so `ONEDNN_MAX_CPU_ISA` steers it too):
-        /// - AMX (`avx512_core_amx`): int8 — measured on a Xeon with AMX, oneDNN 2.6, 2 threads: a
-        ///   4096x1024 product of 1200 rows runs at ~550 GFLOP/s in int8 (AMX-INT8), ~410 in bf16
-        ///   (AMX-BF16), ~105 in fp32;
-        /// - AVX-512 VNNI, with or without AVX512-BF16 (`avx512_core_vnni`, `avx512_core_bf16`):
-        ///   int8 — the same product forced to that ISA: ~350-430 GFLOP/s int8, only ~55 in bf16
-        ///   (oneDNN 2.6's AVX512-BF16 kernel is slower than its fp32 one), so bf16 is never picked;
-        /// - AVX2 or AVX-512 without VNNI: int8 with 7-bit weights — ~90 GFLOP/s (AVX2) and ~120
-        ///   (AVX-512) against ~50-90 in fp32 (oneDNN's and OpenBLAS's sgemm, same ISA);
-        /// - otherwise (no AVX2, or no oneDNN engine): fp32.
+        /// int8 wherever oneDNN has AVX2 or better, else fp32. Measured with `pard bench --synthetic
+        /// --batch 4 --threads 2` (release, full-size model) on an Intel Xeon with AMX (avx512f,
+        /// avx512_bf16, avx512_vnni, amx_tile), the other ISAs forced with `ONEDNN_MAX_CPU_ISA`, crops/s
+        /// side by side on a busy shared machine:
+        /// - AMX: int8 2.51 / 1.18, bf16 1.13 / 0.74, fp32 0.69 / 0.47 (two rounds) — int8 fastest
+        ///   (a 4096x1024 product of 1200 rows: ~550 GFLOP/s AMX-INT8, ~410 AMX-BF16, ~105 fp32);
+        /// - AVX512-BF16 + VNNI without AMX (as on AMD EPYC Zen 4): int8 0.65, bf16 0.35 — oneDNN 2.6's
+        ///   AVX512-BF16 matmul is slower than fp32, so `auto` never picks bf16;
+        /// - AVX2 only (OpenBLAS `Haswell`): int8 (7-bit weights) 0.40, fp32 0.28 — int8 pays there too;
+        /// - no AVX2 (or no oneDNN CPU engine): fp32.
         public var resolved: Precision {
             guard self == .auto else { return self }
             guard OneDNN.engine != nil, OneDNN.hasAVX2 else { return .fp32 }
