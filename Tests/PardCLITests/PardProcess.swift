@@ -7,10 +7,10 @@ struct PardProcess {
     let stdout: String
     let stderr: String
 
-    /// `.build/<config>/pard`, next to the test runner.
-    static var executable: URL {
+    /// `.build/<config>/pard`, next to the test runner; found once, at the first use (a rebuild that
+    /// replaces the runner's file while tests run leaves `/proc/self/exe` pointing at a deleted file).
+    static let executable: URL =
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("pard")
-    }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> PardProcess {
         let p = Process()
