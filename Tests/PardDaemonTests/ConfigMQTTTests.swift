@@ -39,6 +39,7 @@ import Testing
         #expect(mqtt.clientID == "pard-lobby" && mqtt.username == "pard" && mqtt.topicPrefix == "site/pard")
         #expect(mqtt.qos == 0 && mqtt.keepalive == 60 && mqtt.spoolMaxBytes == 524_288)
         #expect(config.missingFiles().map(\.keyPath).contains("output.mqtt.password_file"))
+        #expect(config.summary.contains("; mqtt mqtts://[::1]:8884 (pard-lobby, spool /etc/pard/spool);"), "\(config.summary)")
     }
 
     @Test func errorsNameTheLineAndKeyAndNeverThePassword() throws {
