@@ -74,6 +74,7 @@ struct BenchCommand: ParsableCommand {
             let line: [String: Any] = [
                 "model": "synthetic ViT-L/14 (26 attributes)",
                 "precision": model.precision.rawValue,
+                "precision_requested": precision.rawValue,
                 "onednn_isa": OneDNN.isaName,
                 "batch": b,
                 "threads": threads,
