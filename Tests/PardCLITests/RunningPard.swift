@@ -2,8 +2,8 @@ import Foundation
 import PardTestSupport
 import Testing
 
-/// A `pard run` process, started as systemd would, with one looping file stream of the sample clip (10
-/// frames/s), its detection socket, its stderr log and /metrics.
+/// A `pard run` process, started as systemd would, with one stream (by default the sample clip, looping at
+/// 10 frames/s), its detection socket, its stderr log and /metrics.
 final class RunningPard {
     let tmp: TemporaryDirectory
     let port = RunCommandTests.freePort()
@@ -12,13 +12,17 @@ final class RunningPard {
     /// The event file.
     let events: String
 
-    /// `output` is added to the `output:` mapping as it is (indented by 2 spaces), e.g. an `mqtt:` block.
+    /// `output` is added to the `output:` mapping as it is (indented by 2 spaces), e.g. an `mqtt:` block;
+    /// `source` replaces the stream's source keys (`url`, `realtime`, `loop`, ...), one per line.
     init(events: String? = nil, trackInterval: Double = 0, frameBuffer: Double = 5, shutdownTimeout: Double = 10,
-         environment: [String: String] = [:], output: String = "") throws {
+         environment: [String: String] = [:], output: String = "", streamName: String = "cam1",
+         source: String? = nil) throws {
         tmp = try TemporaryDirectory("pard-run")
         let events = events ?? tmp.path("events.jsonl")
         self.events = events
         socketPath = tmp.path("cam1.sock")
+        let sourceLines = (source ?? "url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)\nrealtime: true\nloop: true")
+            .split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
         let config = """
         model:
           checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
@@ -30,10 +34,8 @@ final class RunningPard {
           listen: 127.0.0.1:\(port)
         shutdown_timeout: \(shutdownTimeout)
         streams:
-          - name: cam1
-            url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)
-            realtime: true
-            loop: true
+          - name: \(streamName)
+        \(sourceLines)
             detections: unix:\(socketPath)
             frame_buffer: \(frameBuffer)
             track_interval: \(trackInterval)

@@ -20,12 +20,8 @@ final class InferenceService: Service, @unchecked Sendable {  // the loop's stat
 
     init(stage: InferenceStage, output: EventOutput, batchWait: Double, shutdownTimeout: Double, metrics: DaemonMetrics,
          logger: Logger) {
-        self.stage = stage
-        self.output = output
-        self.batchWait = batchWait
-        self.shutdownTimeout = shutdownTimeout
-        self.metrics = metrics
-        self.logger = logger
+        (self.stage, self.output, self.metrics, self.logger) = (stage, output, metrics, logger)
+        (self.batchWait, self.shutdownTimeout) = (batchWait, shutdownTimeout)
     }
 
     /// Whether the loop has turned within `seconds` (for systemd's watchdog).

@@ -8,9 +8,7 @@ public struct FramePosition: Sendable, Equatable {
     public let pts: Double
 
     public init(stream: Int, frame: Int, pts: Double) {
-        self.stream = stream
-        self.frame = frame
-        self.pts = pts
+        (self.stream, self.frame, self.pts) = (stream, frame, pts)
     }
 }
 

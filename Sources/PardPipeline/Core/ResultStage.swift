@@ -32,11 +32,8 @@ public final class ResultStage {
 
     public init(streams: [Stream], attributes: AttributeSet?, threshold: Float, sink: EventSink,
                 observer: PipelineObserver) {
-        self.streams = streams
-        self.attributes = attributes
-        self.threshold = threshold
-        self.sink = sink
-        self.observer = observer
+        (self.streams, self.attributes, self.threshold) = (streams, attributes, threshold)
+        (self.sink, self.observer) = (sink, observer)
         books = streams.map { TrackBook(timeout: $0.trackTimeout) }
     }
 

@@ -24,14 +24,9 @@ public struct ProcessOptions: Sendable {
     public init(batch: Int = 4, threshold: Float = 0.5, trackInterval: Double = 1.0, trackTimeout: Double = 2.0,
                 resize: CropExtractor.Resize = .letterbox, dumpCrops: String? = nil, decoderThreads: Int = 1,
                 streamName: String) {
-        self.batch = batch
-        self.threshold = threshold
-        self.trackInterval = trackInterval
-        self.trackTimeout = trackTimeout
-        self.resize = resize
-        self.dumpCrops = dumpCrops
-        self.decoderThreads = decoderThreads
-        self.streamName = streamName
+        (self.batch, self.threshold, self.resize) = (batch, threshold, resize)
+        (self.trackInterval, self.trackTimeout) = (trackInterval, trackTimeout)
+        (self.dumpCrops, self.decoderThreads, self.streamName) = (dumpCrops, decoderThreads, streamName)
     }
 }
 
