@@ -293,6 +293,7 @@ final class MQTTPublisher: @unchecked Sendable {  // used by the sink's thread o
         metrics.connected(false)
         spool.rewind()
         persist()
+        spool.releaseLock()
     }
 }
 

@@ -57,6 +57,8 @@ final class MQTTSpool {
     private var writer: Int32 = -1
     private var reader: (path: String, fd: Int32)?
     private let ackFD: Int32
+    /// `lock` in the folder, held (`flock`) while this spool is open: one pard per spool.
+    private var lockFD: Int32 = -1
     private var persistedFrontier: UInt64
     private(set) var nextSeq: UInt64
     /// Every record before it has been acknowledged (or dropped).
@@ -78,31 +80,46 @@ final class MQTTSpool {
         segmentBytes = min(max(maxBytes / 8, 4096), 8 << 20)
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         catch { throw .spool(directory: directory, reason: "cannot create the folder: \(MQTTSpool.reason(error))") }
+        // The lock first: a second process must not even read (and cut) the files of a spool in use.
+        let lockPath = directory + "/lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard lock >= 0 else { throw .spoolFile(file: lockPath, reason: String(cString: strerror(errno))) }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            close(lock)
+            throw .spool(directory: directory, reason: "in use by another pard process (it holds \(lockPath))")
+        }
         let ackPath = directory + "/acked"
         let stored = (try? Data(contentsOf: URL(fileURLWithPath: ackPath))).map { [UInt8]($0) } ?? []
         let acked = stored.count == 8 ? stored.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) } : 0
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }.sorted() }
-        catch { throw .spool(directory: directory, reason: "cannot list the folder: \(MQTTSpool.reason(error))") }
         var loaded: [Segment] = [], count = 0, bytes = 0
         var last: UInt64?
-        for name in names {
-            let path = directory + "/" + name
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) }
-            catch { throw .spoolFile(file: path, reason: MQTTSpool.reason(error)) }
-            let (entries, valid) = MQTTSpool.parse([UInt8](data))
-            if valid < data.count { _ = truncate(path, off_t(valid)) }
-            let live = entries.filter { $0.seq >= acked }
-            if let seq = entries.last?.seq { last = max(last ?? seq, seq) }
-            if live.isEmpty { unlink(path); continue }
-            loaded.append(Segment(path: path, entries: entries, fileBytes: valid))
-            count += live.count
-            bytes += live.reduce(0) { $0 + $1.size }
+        let fd: Int32
+        do throws(MQTTError) {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }.sorted() }
+            catch { throw MQTTError.spool(directory: directory, reason: "cannot list the folder: \(MQTTSpool.reason(error))") }
+            for name in names {
+                let path = directory + "/" + name
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: path)) }
+                catch { throw MQTTError.spoolFile(file: path, reason: MQTTSpool.reason(error)) }
+                let (entries, valid) = MQTTSpool.parse([UInt8](data))
+                if valid < data.count { _ = truncate(path, off_t(valid)) }
+                let live = entries.filter { $0.seq >= acked }
+                if let seq = entries.last?.seq { last = max(last ?? seq, seq) }
+                if live.isEmpty { unlink(path); continue }
+                loaded.append(Segment(path: path, entries: entries, fileBytes: valid))
+                count += live.count
+                bytes += live.reduce(0) { $0 + $1.size }
+            }
+            fd = open(ackPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw MQTTError.spoolFile(file: ackPath, reason: String(cString: strerror(errno))) }
+        } catch {
+            close(lock)
+            throw error
         }
-        let fd = open(ackPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw .spoolFile(file: ackPath, reason: String(cString: strerror(errno))) }
         ackFD = fd
+        lockFD = lock
         segments = loaded
         pendingCount = count
         pendingBytes = bytes
@@ -116,6 +133,13 @@ final class MQTTSpool {
         if writer >= 0 { close(writer) }
         if let reader { close(reader.fd) }
         close(ackFD)
+        releaseLock()
+    }
+
+    /// Lets another process (or sink) open this spool; called when the sink's thread ends.
+    func releaseLock() {
+        if lockFD >= 0 { close(lockFD) }
+        lockFD = -1
     }
 
     // MARK: - Appending

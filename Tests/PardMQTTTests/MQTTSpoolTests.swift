@@ -117,6 +117,19 @@ import Testing
         #expect(try Self.sendAll(spool).map(\.line) == [0, 1, 2, 4].map { Self.event($0).line })
     }
 
+    @Test func aSpoolInUseIsRefusedUntilReleased() throws {
+        let tmp = try TemporaryDirectory("spool")
+        let first = try MQTTSpool(directory: tmp.path("spool"), maxBytes: 1 << 20)
+        do {
+            _ = try MQTTSpool(directory: tmp.path("spool"), maxBytes: 1 << 20)
+            Issue.record("a second spool on the same folder opened")
+        } catch {
+            #expect("\(error)".contains("in use by another pard process") && "\(error)".contains(tmp.path("spool")), "\(error)")
+        }
+        first.releaseLock()
+        _ = try MQTTSpool(directory: tmp.path("spool"), maxBytes: 1 << 20)
+    }
+
     @Test func aSpoolFolderThatCannotBeMadeIsNamed() throws {
         #expect(throws: MQTTError.self) { try MQTTSpool(directory: "/proc/pard-no-such/spool", maxBytes: 1 << 20) }
         do { _ = try MQTTSpool(directory: "/proc/pard-no-such/spool", maxBytes: 1 << 20) } catch {
