@@ -31,6 +31,13 @@ import Testing
 
     static let person = Box(x: 498.27, y: 151.7, w: 35.47, h: 90.6)
 
+    /// `person` with track id `id` (-1: untracked).
+    static func person(id: Int) -> Box {
+        var box = person
+        box.id = id
+        return box
+    }
+
     @Test func boxesWithNoAreaInTheFrameAreInvalid() throws {
         let picture = try Self.firstFrame()
         #expect(picture.width == 768 && picture.height == 576)
@@ -78,10 +85,8 @@ import Testing
         let picture = try Self.firstFrame()
         var admission = Self.admission(interval: 1.0, timeout: 2.0)
         let pool = CropPool(capacity: 8, floatsPerCrop: Self.floats, whenFull: .wait)
-        var t7 = Self.person
-        t7.id = 7
-        var untracked = Self.person
-        untracked.id = -1
+        var t7 = Self.person(id: 7)
+        var untracked = Self.person(id: -1)
 
         func admit(_ box: Box, _ frame: Int, _ pts: Double) throws -> WorkItem {
             let item = try admission.admit(box, in: picture, at: Self.at(frame, pts), pool: pool)
@@ -108,8 +113,7 @@ import Testing
         #expect(Self.slot(item) != nil)
         #expect(item.trackHasResult)
         // Another track is gated on its own.
-        var t8 = Self.person
-        t8.id = 8
+        var t8 = Self.person(id: 8)
         item = try admit(t8, 26, 1.0)
         #expect(Self.slot(item) != nil && !item.trackHasResult)
 
@@ -117,8 +121,7 @@ import Testing
         var admission2 = Self.admission(interval: 1.0, timeout: 2.0)
         let outside = Box(x: 900, y: 0, w: 10, h: 10, id: 9)
         #expect(try admission2.admit(outside, in: picture, at: Self.at(1, 0), pool: pool).kind == .invalid)
-        var inside = Self.person
-        inside.id = 9
+        var inside = Self.person(id: 9)
         let after = try admission2.admit(inside, in: picture, at: Self.at(2, 0.04), pool: pool)
         #expect(Self.slot(after) != nil)
     }
@@ -127,8 +130,7 @@ import Testing
         let picture = try Self.firstFrame()
         var admission = Self.admission(interval: 0, timeout: 2.0)
         let pool = CropPool(capacity: 1, floatsPerCrop: Self.floats, whenFull: .wait)
-        var t = Self.person
-        t.id = 1
+        var t = Self.person(id: 1)
         for n in 1...4 {
             let item = try admission.admit(t, in: picture, at: Self.at(n, Double(n - 1) * 0.04), pool: pool)
             let slot = try #require(Self.slot(item))
@@ -205,8 +207,7 @@ import Testing
         let picture = try Self.firstFrame()
         var admission = Self.admission(interval: 1.0, timeout: 2.0)
         let pool = CropPool(capacity: 1, floatsPerCrop: Self.floats, whenFull: .wait)
-        var t = Self.person
-        t.id = 5
+        var t = Self.person(id: 5)
         let first = try admission.admit(t, in: picture, at: Self.at(1, 0), pool: pool)
         pool.release(slot: try #require(Self.slot(first)))
         let back = try admission.admit(t, in: picture, at: Self.at(101, 4.0), pool: pool)
