@@ -33,6 +33,14 @@ static inline int pard_get_buffer_limited(AVCodecContext *context, AVFrame *fram
 static inline void pard_limit_frame_pixels(AVCodecContext *context, int64_t max_pixels) {
     context->opaque = (void *)(intptr_t)max_pixels;
     context->get_buffer2 = pard_get_buffer_limited;
+#if LIBAVCODEC_VERSION_MAJOR < 60
+    // pard_get_buffer_limited only reads the context: it may run on the decoder's frame threads. (From
+    // libavcodec 60 on, every get_buffer2 is taken as thread-safe and the field is gone.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    context->thread_safe_callbacks = 1;
+#pragma GCC diagnostic pop
+#endif
 }
 
 // FFmpeg's log, routed to one function of pard's (see FFmpegLog in PardVideo). av_log_set_callback

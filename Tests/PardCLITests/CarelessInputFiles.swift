@@ -90,7 +90,12 @@ enum CarelessInputFiles {
     static func string(_ id: [UInt8], _ s: String) -> [UInt8] { element(id, Array(s.utf8)) }
 }
 
-/// A run of the built `pard` with standard output on a given descriptor, measured with `wait4`.
+/// A run of the built `pard` with standard output on a given descriptor, its peak memory measured.
+///
+/// The child is started by a small Python parent (`/usr/bin/python3`), which reports the peak resident
+/// set of its own children: a child spawned straight from this test runner (posix_spawn shares the
+/// runner's memory until exec) would have its `ru_maxrss` start at the runner's own peak, which is over a
+/// gigabyte while other tests hold the full-size model. The parent passes the exit status or signal on.
 struct MeasuredRun {
     /// Exit status, or nil when a signal ended it (`signal` then says which).
     let status: Int32?
@@ -99,29 +104,41 @@ struct MeasuredRun {
     /// Peak resident set size of the child, in KiB (`ru_maxrss`).
     let peakKiB: Int
 
+    static let parent = """
+        import os, resource, signal, subprocess, sys
+        result = subprocess.run(sys.argv[2:])
+        with open(sys.argv[1], "w") as out:
+            out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+        if result.returncode < 0:
+            signal.signal(-result.returncode, signal.SIG_DFL)
+            os.kill(os.getpid(), -result.returncode)
+        sys.exit(result.returncode)
+        """
+
     /// Runs `pard arguments` (paths absolute: the child runs in this process's directory) with `stdout` (a descriptor of the caller's,
     /// left open) as its standard output and standard error captured in a file.
     static func run(_ arguments: [String], stdout: Int32) throws -> MeasuredRun {
         let tmp = try TemporaryDirectory("pard-measured")
-        let errPath = tmp.path("stderr")
+        let errPath = tmp.path("stderr"), peakPath = tmp.path("peak")
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let executable = PardProcess.executable.path
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let python = "/usr/bin/python3"
+        let argv: [UnsafeMutablePointer<CChar>?] = ([python, "-c", parent, peakPath, PardProcess.executable.path] + arguments)
+            .map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, python, &actions, nil, argv, environ)
         guard spawned == 0 else { throw SpawnFailure(code: spawned) }
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = status & 0x7F == 0
         let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let peak = (try? String(contentsOfFile: peakPath, encoding: .utf8)).flatMap { Int($0) } ?? Int.max
         return MeasuredRun(status: exited ? (status >> 8) & 0xFF : nil, signal: exited ? nil : status & 0x7F,
-                           stderr: stderr, peakKiB: usage.ru_maxrss)
+                           stderr: stderr, peakKiB: peak)
     }
 }
 
