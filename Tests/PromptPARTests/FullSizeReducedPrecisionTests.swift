@@ -9,6 +9,14 @@ import Testing
 @Suite(.serialized) struct FullSizeReducedPrecisionTests {
     @Test func realCropsThroughFullSizeModelWithin002() throws {
         guard ReducedPrecisionTests.forcedISA == nil else { return }
+        // One thread: the suite runs in parallel with timing-sensitive tests (RTSP outages noticed within
+        // seconds); spinning BLAS and OpenMP workers on both cores for a minute would starve them.
+        BLAS.setThreads(1)
+        OneDNN.setThreads(1)
+        defer {
+            BLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+            OneDNN.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        }
         let inputs = try Golden.tiny.npy("inputs.npy")
         let per = inputs.values.count / Golden.tiny.images
         let crops = Array(inputs.values[(3 * per)..<(5 * per)])
