@@ -27,18 +27,23 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Arithmetic of the vision transformer's Linear layers: fp32, bf16, int8 or auto.")
     var precision: ModelSpec.Precision = .fp32
 
+    @Option(name: .customLong("fp32-layers"), help: "With bf16 or int8: vision layers kept fp32 (as for classify).")
+    var fp32Layers: String?
+
     func validate() throws {
         guard synthetic else { throw ValidationError("pard bench needs --synthetic (random weights of the released size)") }
         guard batch.allSatisfy({ $0 >= 1 && $0 <= 256 }) else { throw ValidationError("--batch must be between 1 and 256, got \(batch)") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        _ = try ModelOptions.fullPrecision(fp32Layers)
     }
 
     func run() throws {
         let config = SyntheticWeights.releasedShape
         let loadStart = Date()
         let model: PromptPARModel
-        do { model = try ModelSpec(source: .synthetic, threads: threads, precision: precision).load().model } catch { throw CLIError(error.description) }
+        let kept = try ModelOptions.fullPrecision(fp32Layers)
+        do { model = try ModelSpec(source: .synthetic, threads: threads, precision: precision, fullPrecision: kept).load().model } catch { throw CLIError(error.description) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
         for b in batch {
@@ -76,6 +81,7 @@ struct BenchCommand: ParsableCommand {
                 "precision": model.precision.rawValue,
                 "precision_requested": precision.rawValue,
                 "onednn_isa": OneDNN.isaName,
+                "fp32_layers": model.fullPrecision.description,
                 "batch": b,
                 "threads": threads,
                 "iterations": iterations,

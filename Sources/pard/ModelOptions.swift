@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PardPipeline
 import PromptPAR
 
 /// Options shared by the commands that load a model.
@@ -19,11 +20,21 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Arithmetic of the vision transformer's Linear layers: fp32 (OpenBLAS), bf16 or int8 (oneDNN), or auto (the fastest this CPU supports).")
     var precision: ModelSpec.Precision = .fp32
 
+    @Option(name: .customLong("fp32-layers"), help: "With bf16 or int8: vision layers kept fp32, comma-separated: a layer in every block (qkv, out_proj, c_fc, c_proj; fc1, fc2), a block (an index, first, last) or BLOCK.LAYER (README: Precision).")
+    var fp32Layers: String?
+
     func validate() throws {
         if let checkpoint, !FileManager.default.fileExists(atPath: checkpoint) {
             throw ValidationError("--checkpoint \(checkpoint): no such file")
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        _ = try Self.fullPrecision(fp32Layers)
+    }
+
+    /// `--fp32-layers` parsed (`none` without it).
+    static func fullPrecision(_ text: String?) throws -> FullPrecisionLayers {
+        guard let text else { return .none }
+        do { return try FullPrecisionLayers(parsing: text) } catch { throw ValidationError("--fp32-layers: \(error)") }
     }
 
     /// What these options name (`synthetic`: the released layout with random weights).
@@ -36,13 +47,17 @@ struct ModelOptions: ParsableArguments {
             source = .file(checkpoint)
         }
         return ModelSpec(source: source, attributes: attributes, vocabulary: vocabulary, threads: threads,
-                         precision: precision)
+                         precision: precision, fullPrecision: try Self.fullPrecision(fp32Layers))
     }
 
-    /// Loads the model, reporting a failure as one line naming the problem.
+    /// Loads the model, reporting a failure as one line naming the problem, and logs the arithmetic
+    /// in use on standard error (`pard: model <file>: int8 (asked auto; oneDNN avx512_core_amx)`).
     func load(synthetic: Bool = false) throws -> LoadedModel {
         let spec = try spec(synthetic: synthetic)
-        do { return try spec.load() } catch { throw CLIError("\(error)") }
+        let loaded: LoadedModel
+        do { loaded = try spec.load() } catch { throw CLIError("\(error)") }
+        StandardStream.error.writeIgnoringErrors("pard: model \(loaded.path): \(loaded.model.arithmetic(requested: precision))\n")
+        return loaded
     }
 }
 

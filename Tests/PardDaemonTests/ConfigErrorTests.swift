@@ -45,9 +45,12 @@ import Testing
     }
 
     @Test func modelValues() throws {
-        let bf16 = try #require(configError("model: {checkpoint: /m.pth, precision: bf16}\nstreams: []\n"))
-        #expect(bf16.keyPath == "model.precision" && bf16.line == 1)
-        #expect(bf16.message.contains("not available yet"))
+        let fp16 = try #require(configError("model: {checkpoint: /m.pth, precision: fp16}\nstreams: []\n"))
+        #expect(fp16.keyPath == "model.precision" && fp16.line == 1)
+        #expect(fp16.message.contains("expected one of \"fp32\", \"bf16\", \"int8\", \"auto\""), "\(fp16)")
+        let layers = try #require(configError("model:\n  checkpoint: /m.pth\n  fp32_layers: [c_proj, fc3]\n"))
+        #expect(layers.keyPath == "model.fp32_layers" && layers.line == 3, "\(layers)")
+        #expect(layers.message.contains("\"fc3\""), "\(layers)")
         let batch = try #require(configError("model:\n  checkpoint: /m.pth\n  batch_size: 0\n"))
         #expect(batch.description == "pard.yaml:3: model.batch_size: must be between 1 and 256, got 0")
         let threshold = try #require(configError("model:\n  checkpoint: /m.pth\n  threshold: 2\n"))

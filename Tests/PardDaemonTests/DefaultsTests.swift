@@ -34,6 +34,20 @@ import Testing
         #expect(stream.reconnect.jitter == 0.2)
     }
 
+    @Test func precisionAndFP32LayersAreRead() throws {
+        func config(_ model: String) throws -> DaemonConfig {
+            try DaemonConfig(yaml: minimalYAML().replacingOccurrences(of: "  checkpoint: /models/m.pth", with: model))
+        }
+        let list = try config("  checkpoint: /m.pth\n  precision: int8\n  fp32_layers: [c_proj, first, 23.qkv]")
+        #expect(list.model.precision == .int8)
+        #expect(list.model.fp32Layers.description == "c_proj,first,23.qkv")
+        #expect(list.summary.contains("int8 (fp32 layers c_proj,first,23.qkv)"))
+        let text = try config("  checkpoint: /m.pth\n  precision: auto\n  fp32_layers: \"fc2, last\"")
+        #expect(text.model.precision == .auto)
+        #expect(text.model.fp32Layers.description == "c_proj,last")
+        #expect(try DaemonConfig(yaml: minimalYAML()).model.fp32Layers.items.isEmpty)
+    }
+
     @Test func defaultsMatchTheCodeDefaults() throws {
         var expected = DaemonConfig(model: .init(checkpoint: "/models/m.pth"),
                                     streams: [.init(name: "cam1", url: "rtsp://10.0.0.5/live",

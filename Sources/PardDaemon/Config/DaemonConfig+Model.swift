@@ -1,4 +1,5 @@
 import Foundation
+import PromptPAR
 
 extension DaemonConfig {
     /// `model`: the PromptPAR model and how it is run.
@@ -19,8 +20,14 @@ extension DaemonConfig {
         public var batchSize = 4
         /// `batch_wait`: seconds a partial batch may wait for more crops before it runs. Default 0.2.
         public var batchWait: TimeInterval = 0.2
-        /// `precision`: the arithmetic of the forward pass. Default and, for now, only value: `fp32`.
+        /// `precision`: the arithmetic of the vision transformer's Linear layers: `fp32` (OpenBLAS),
+        /// `bf16` or `int8` (oneDNN), or `auto` (the fastest this CPU supports; README: Precision).
+        /// Default `fp32`: the official model's outputs to 1e-6.
         public var precision: Precision = .fp32
+        /// `fp32_layers`: with `bf16` or `int8`, vision layers kept fp32: a list (or one comma-separated
+        /// string) of layers in every block (`qkv`, `out_proj`, `c_fc`, `c_proj`; `fc1`, `fc2`), blocks
+        /// (an index, `first`, `last`) or `BLOCK.LAYER`. Default: none.
+        public var fp32Layers: FullPrecisionLayers = .none
         /// `threshold`: probability at or over which an attribute is a label, 0...1. Default 0.5.
         public var threshold: Float = 0.5
 
@@ -34,13 +41,6 @@ extension DaemonConfig {
         }
     }
 
-    /// The arithmetic of the forward pass.
-    public enum Precision: String, Hashable, Sendable, CaseIterable {
-        /// 32-bit floating point everywhere (the only one available now).
-        case fp32
-        /// Values the file may name that are planned but not available yet: `bf16` (bfloat16 GEMMs on
-        /// CPUs with AVX512-BF16/AMX) and `auto` (the fastest the CPU supports). Naming them is an error
-        /// that says so.
-        public static let planned = ["bf16", "auto"]
-    }
+    /// The arithmetic of the forward pass (`fp32`, `bf16`, `int8`, `auto`): the model's own.
+    public typealias Precision = ModelSpec.Precision
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PromptPAR
 import Yams
 
 extension DaemonConfig {
@@ -138,7 +139,7 @@ struct ConfigParser {
     }
 
     mutating func model(_ value: ConfigValue) throws(ConfigError) -> DaemonConfig.Model {
-        let map = try value.mapping(keys: ["checkpoint", "attributes", "vocabulary", "threads", "batch_size", "batch_wait", "precision", "threshold"])
+        let map = try value.mapping(keys: ["checkpoint", "attributes", "vocabulary", "threads", "batch_size", "batch_wait", "precision", "fp32_layers", "threshold"])
         let checkpointNode = note(try map.required("checkpoint", "the model file (.pth or .safetensors)"))
         // `synthetic:ViT-L/14` (the released layout with random weights, for load measurements) is not a path.
         let synthetic = (try? checkpointNode.string()) == DaemonConfig.Model.synthetic
@@ -155,15 +156,27 @@ struct ConfigParser {
         if let precision = map.optional("precision") {
             let text = try note(precision).string()
             guard let value = DaemonConfig.Precision(rawValue: text) else {
-                if DaemonConfig.Precision.planned.contains(text) {
-                    throw precision.error("\"\(text)\" is not available yet; only \"fp32\" is supported for now")
-                }
-                throw precision.error("expected \"fp32\", got \(precision.shown)")
+                let names = DaemonConfig.Precision.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                throw precision.error("expected one of \(names), got \(precision.shown)")
             }
             model.precision = value
         }
+        if let layers = map.optional("fp32_layers") { model.fp32Layers = try fullPrecisionLayers(note(layers)) }
         if let threshold = map.optional("threshold") { model.threshold = Float(try note(threshold).number(in: 0...1)) }
         return model
+    }
+
+    /// `fp32_layers`: a list of items or one comma-separated string (see `FullPrecisionLayers`).
+    func fullPrecisionLayers(_ value: ConfigValue) throws(ConfigError) -> FullPrecisionLayers {
+        let text: String
+        if let items = try? value.sequence() {
+            var words: [String] = []
+            for item in items { words.append(try item.string()) }
+            text = words.joined(separator: ",")
+        } else {
+            text = try value.string()
+        }
+        do { return try FullPrecisionLayers(parsing: text) } catch { throw value.error("\(error)") }
     }
 
     mutating func output(_ value: ConfigValue) throws(ConfigError) -> DaemonConfig.Output {

@@ -29,7 +29,8 @@ public final class DaemonRuntime {
     /// The model the configuration names (the one loading entry point of every command).
     var modelSpec: ModelSpec {
         ModelSpec(source: ModelSpec.source(named: config.model.checkpoint), attributes: config.model.attributes,
-                  vocabulary: config.model.vocabulary, threads: config.model.threads)
+                  vocabulary: config.model.vocabulary, threads: config.model.threads,
+                  precision: config.model.precision, fullPrecision: config.model.fp32Layers)
     }
 
     /// Loads the model, starts every service, and returns after a graceful shutdown.
@@ -42,7 +43,7 @@ public final class DaemonRuntime {
         logger.info("model loaded", metadata: [
             "file": "\(config.model.checkpoint)", "attributes": "\(model.attributes.name)",
             "vision": "\(c.visionWidth)x\(c.visionLayers)", "seconds": "\(String(format: "%.1f", Date().timeIntervalSince(started)))",
-            "blas_core": "\(BLAS.coreName)",
+            "arithmetic": "\(model.model.arithmetic(requested: config.model.precision))",
         ])
         let output: EventOutput
         do { output = try EventOutput(path: config.output.events.description, metrics: metrics, logger: logger) }

@@ -41,7 +41,7 @@ public enum ModelFile {
     /// its own set and a `.pth` the preset whose size matches the heads (an error lists the candidates
     /// when several do). `vocabulary` overrides where the BPE vocabulary is looked for.
     public static func load(path: String, attributes: String? = nil, vocabulary: String? = nil,
-                            precision: ModelSpec.Precision = .fp32,
+                            precision: ModelSpec.Precision = .fp32, fullPrecision: FullPrecisionLayers = .none,
                             searchPaths: [URL] = AttributeSet.defaultSearchPaths()) throws(ModelError) -> LoadedModel {
         if isSafetensors(path) {
             let file: SafetensorsFile
@@ -59,7 +59,7 @@ public enum ModelFile {
                 do { set = try AttributeSet(json: Data(json.utf8), source: "\(path) metadata") }
                 catch { throw .attributes("\(error)") }
             }
-            let model = try PromptPARModel(source: file, tokens: nil, precision: precision)
+            let model = try PromptPARModel(source: file, tokens: nil, precision: precision, fullPrecision: fullPrecision)
             guard set.count == model.config.attributes else {
                 throw .attributes("attribute set \(set.name) has \(set.count) attributes but \(path) has \(model.config.attributes) heads")
             }
@@ -71,12 +71,13 @@ public enum ModelFile {
         let heads = try source.requireShape("bn.weight").first ?? 0
         let set = try resolveAttributes(attributes, count: heads, searchPaths: searchPaths)
         let tokens = try tokenize(set.sentences, vocabulary: vocabulary)
-        return LoadedModel(model: try PromptPARModel(source: source, tokens: tokens, precision: precision), attributes: set, path: path)
+        return LoadedModel(model: try PromptPARModel(source: source, tokens: tokens, precision: precision, fullPrecision: fullPrecision), attributes: set, path: path)
     }
 
     /// The released ViT-L/14 layout with random weights (`SyntheticWeights`), named by the PA100k preset:
     /// for benchmarks and dry runs without a checkpoint. Its outputs mean nothing.
-    public static func synthetic(precision: ModelSpec.Precision = .fp32, searchPaths: [URL] = AttributeSet.defaultSearchPaths()) throws(ModelError) -> LoadedModel {
+    public static func synthetic(precision: ModelSpec.Precision = .fp32, fullPrecision: FullPrecisionLayers = .none,
+                                 searchPaths: [URL] = AttributeSet.defaultSearchPaths()) throws(ModelError) -> LoadedModel {
         let config = SyntheticWeights.releasedShape
         let set = try resolveAttributes("PA100k", count: config.attributes, searchPaths: searchPaths)
         // Token ids need no vocabulary: any valid ids exercise the text encoder the same way.
@@ -85,7 +86,8 @@ public enum ModelFile {
             ids[0] = 49406; ids[1] = Int32(320 + a); ids[2] = Int32(1000 + a); ids[3] = 49407
             return ids
         }
-        let model = try PromptPARModel(source: SyntheticWeights(config: config), tokens: tokens, precision: precision)
+        let model = try PromptPARModel(source: SyntheticWeights(config: config), tokens: tokens, precision: precision,
+                                       fullPrecision: fullPrecision)
         return LoadedModel(model: model, attributes: set, path: "<synthetic ViT-L/14>")
     }
 

@@ -7,11 +7,15 @@ struct ModelLoader {
     /// The arithmetic of the vision transformer's Linear layers (qkv, out_proj, c_fc, c_proj); nil:
     /// fp32. The patch embedding, the text encoder (run once at load), the fusion and the heads stay fp32.
     var reduced: ReducedKind? = nil
+    /// Vision Linear layers that stay fp32 even when `reduced` is set.
+    var fullPrecision: FullPrecisionLayers = .none
 
     /// `layer` converted to `reduced`, if set (each layer right after it is read, so that the fp32
     /// weights of the whole model are never held at once).
-    func reduce(_ layer: Linear, _ name: String, _ apply: Bool) throws(ModelError) -> Linear {
-        guard apply, let reduced else { return layer }
+    /// `apply`: the block (index among count) when the layer is a vision block's, nil: keep fp32.
+    func reduce(_ layer: Linear, _ name: String, _ kind: FullPrecisionLayers.Layer,
+                _ apply: (index: Int, count: Int)?) throws(ModelError) -> Linear {
+        guard let apply, let reduced, !fullPrecision.keeps(kind, block: apply.index, of: apply.count) else { return layer }
         return try layer.reduced(to: reduced, name: "\(source.path): \(name)")
     }
 
@@ -26,18 +30,19 @@ struct ModelLoader {
     }
 
     /// CLIP's `ResidualAttentionBlock` at `prefix` (`visual.transformer.resblocks.3`).
-    /// With `reduce`, its Linear layers in `reduced` precision.
-    func clipBlock(_ prefix: String, width w: Int, reduce r: Bool = false) throws(ModelError) -> TransformerBlock {
+    /// With `reduce` (the block's index among the vision blocks), its Linear layers in `reduced`
+    /// precision but for those `fullPrecision` keeps.
+    func clipBlock(_ prefix: String, width w: Int, reduce r: (index: Int, count: Int)? = nil) throws(ModelError) -> TransformerBlock {
         let hidden = try source.requireShape("\(prefix).mlp.c_fc.weight").first ?? 0
         return TransformerBlock(
             norm1: try layerNorm("\(prefix).ln_1", width: w, eps: 1e-5),
             qkv: try reduce(Linear(weight: try source.load("\(prefix).attn.in_proj_weight", [3 * w, w]),
                                    bias: try source.load("\(prefix).attn.in_proj_bias", [3 * w]), inFeatures: w, outFeatures: 3 * w),
-                            "\(prefix).attn.in_proj_weight", r),
-            attnOut: try reduce(try linear("\(prefix).attn.out_proj", in: w, out: w), "\(prefix).attn.out_proj", r),
+                            "\(prefix).attn.in_proj_weight", .qkv, r),
+            attnOut: try reduce(try linear("\(prefix).attn.out_proj", in: w, out: w), "\(prefix).attn.out_proj", .outProj, r),
             norm2: try layerNorm("\(prefix).ln_2", width: w, eps: 1e-5),
-            fc1: try reduce(try linear("\(prefix).mlp.c_fc", in: w, out: hidden), "\(prefix).mlp.c_fc", r),
-            fc2: try reduce(try linear("\(prefix).mlp.c_proj", in: hidden, out: w), "\(prefix).mlp.c_proj", r),
+            fc1: try reduce(try linear("\(prefix).mlp.c_fc", in: w, out: hidden), "\(prefix).mlp.c_fc", .cFC, r),
+            fc2: try reduce(try linear("\(prefix).mlp.c_proj", in: hidden, out: w), "\(prefix).mlp.c_proj", .cProj, r),
             heads: max(1, w / 64), activation: .quickGELU)
     }
 
@@ -107,7 +112,10 @@ struct ModelLoader {
     func vision(_ c: ModelConfig) throws(ModelError) -> VisionEncoder {
         let w = c.visionWidth
         var blocks: [TransformerBlock] = []
-        for i in 0..<c.visionLayers { blocks.append(try clipBlock("visual.transformer.resblocks.\(i)", width: w, reduce: true)) }
+        try fullPrecision.check(blocks: c.visionLayers, file: source.path)
+        for i in 0..<c.visionLayers {
+            blocks.append(try clipBlock("visual.transformer.resblocks.\(i)", width: w, reduce: (i, c.visionLayers)))
+        }
         return VisionEncoder(
             config: c,
             patchEmbed: Linear(weight: try source.load("visual.conv1.weight", [w, 3, c.patchSize, c.patchSize]),

@@ -63,14 +63,17 @@ public struct ModelSpec: Sendable, Equatable {
     /// OpenBLAS threads, and oneDNN's (OpenMP) for bf16 and int8.
     public var threads: Int
     public var precision: Precision
+    /// Vision Linear layers kept fp32 when `precision` is bf16 or int8.
+    public var fullPrecision: FullPrecisionLayers
 
     public init(source: Source, attributes: String? = nil, vocabulary: String? = nil, threads: Int,
-                precision: Precision = .fp32) {
+                precision: Precision = .fp32, fullPrecision: FullPrecisionLayers = .none) {
         self.source = source
         self.attributes = attributes
         self.vocabulary = vocabulary
         self.threads = threads
         self.precision = precision
+        self.fullPrecision = fullPrecision
     }
 
     /// `.synthetic` for `syntheticName`, else the file.
@@ -84,8 +87,9 @@ public struct ModelSpec: Sendable, Equatable {
         BLAS.setThreads(threads)
         OneDNN.setThreads(threads)
         switch source {
-        case .synthetic: return try ModelFile.synthetic(precision: precision)
-        case .file(let path): return try ModelFile.load(path: path, attributes: attributes, vocabulary: vocabulary, precision: precision)
+        case .synthetic: return try ModelFile.synthetic(precision: precision, fullPrecision: fullPrecision)
+        case .file(let path): return try ModelFile.load(path: path, attributes: attributes, vocabulary: vocabulary, precision: precision,
+                                                           fullPrecision: fullPrecision)
         }
     }
 }

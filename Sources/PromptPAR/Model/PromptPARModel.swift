@@ -10,15 +10,21 @@ public final class PromptPARModel: Sendable {
     public let textFeatures: [Float]
     /// The arithmetic of the vision transformer's Linear layers (never `auto`).
     public let precision: ModelSpec.Precision
+    /// The vision Linear layers kept fp32 although `precision` is bf16 or int8 (`none` at fp32).
+    public let fullPrecision: FullPrecisionLayers
 
     /// Builds the model from tensors. `textFeatures` `[A, E]` comes from the file (pard's own format)
     /// or from running the text encoder on the attribute sentences' tokens (`tokens`, A x 77 ids).
-    /// `precision`: the arithmetic of the vision transformer's Linear layers (`auto` is resolved here).
-    public init(source: any TensorSource, tokens: [[Int32]]?, precision: ModelSpec.Precision = .fp32) throws(ModelError) {
+    /// `precision`: the arithmetic of the vision transformer's Linear layers (`auto` is resolved here);
+    /// `fullPrecision`: those of them kept fp32 when it is bf16 or int8.
+    public init(source: any TensorSource, tokens: [[Int32]]?, precision: ModelSpec.Precision = .fp32,
+                fullPrecision: FullPrecisionLayers = .none) throws(ModelError) {
         let resolved = precision.resolved
         self.precision = resolved
+        self.fullPrecision = resolved.reducedKind == nil ? .none : fullPrecision
         var loader = ModelLoader(source: source)
         loader.reduced = resolved.reducedKind
+        loader.fullPrecision = fullPrecision
         let c = try loader.config()
         config = c
         if source.has(SourceNames.textFeatures) {
@@ -45,6 +51,20 @@ public final class PromptPARModel: Sendable {
         let c = try loader.config()
         guard let text = try loader.text(c) else { throw .missingTensor("token_embedding.weight", file: source.path) }
         return try text.encode(tokens: tokens)
+    }
+
+    /// The arithmetic in use, for the line each command logs at start: `int8 (asked auto; oneDNN
+    /// avx512_core_amx; fp32 layers c_proj,last)` or `fp32 (OpenBLAS SkylakeX)`.
+    public func arithmetic(requested: ModelSpec.Precision) -> String {
+        var notes: [String] = []
+        if requested != precision { notes.append("asked \(requested.rawValue)") }
+        if precision == .fp32 {
+            notes.append("OpenBLAS \(BLAS.coreName)")
+        } else {
+            notes.append("oneDNN \(OneDNN.isaName)")
+            if !fullPrecision.items.isEmpty { notes.append("fp32 layers \(fullPrecision)") }
+        }
+        return "\(precision.rawValue) (\(notes.joined(separator: "; ")))"
     }
 
     /// Floats of one input image, `3 * S * S`.

@@ -1,0 +1,72 @@
+import Foundation
+import PardTestSupport
+import Testing
+@testable import PromptPAR
+
+/// `--fp32-layers` / `model.fp32_layers`: the list's grammar, and that the named layers (and only
+/// those) really stay fp32 in a bf16 or int8 model.
+struct FullPrecisionLayersTests {
+    @Test func grammar() throws {
+        let all = try FullPrecisionLayers(parsing: " c_proj, fc1 ,first,last.qkv, 3 ,in_proj,,")
+        #expect(all.description == "c_proj,c_fc,first,last.qkv,3,qkv")
+        #expect(all.keeps(.cProj, block: 7, of: 24))
+        #expect(all.keeps(.outProj, block: 0, of: 24))
+        #expect(!all.keeps(.outProj, block: 1, of: 24))
+        #expect(all.keeps(.qkv, block: 23, of: 24))
+        #expect(all.keeps(.outProj, block: 3, of: 24))
+        #expect(!all.keeps(.outProj, block: 23, of: 24))
+        #expect(try FullPrecisionLayers(parsing: "").items.isEmpty)
+        #expect(try FullPrecisionLayers(parsing: "23.fc2").keeps(.cProj, block: 23, of: 24))
+    }
+
+    @Test(arguments: ["fc3", "first.", ".qkv", "1.2.qkv", "-1", "middle", "c_proj.3", "99999999999999999999"])
+    func badItemsAreNamed(_ text: String) {
+        #expect {
+            try FullPrecisionLayers(parsing: "c_proj,\(text)")
+        } throws: { error in
+            "\(error)".contains("\"\(text)\"")
+        }
+    }
+
+    @Test func aBlockPastTheLastIsRefusedAtLoad() throws {
+        let g = Golden.tiny
+        let blocks = try #require(try PromptPARModel(source: g.source(), tokens: g.tokenIDs()).config.visionLayers as Int?)
+        #expect {
+            try PromptPARModel(source: g.source(), tokens: g.tokenIDs(), precision: .int8,
+                               fullPrecision: try FullPrecisionLayers(parsing: "\(blocks).qkv"))
+        } throws: { error in
+            "\(error)".contains("block \(blocks) does not exist")
+        }
+    }
+
+    /// Which of the vision blocks' layers hold reduced weights.
+    static func reducedMap(_ model: PromptPARModel) -> [[Bool]] {
+        model.vision.blocks.map { b in [b.qkv, b.attnOut, b.fc1, b.fc2].map { $0.reduced != nil } }
+    }
+
+    @Test func theNamedLayersStayFP32AndTheOthersDoNot() throws {
+        let g = Golden.tiny
+        let kept = try FullPrecisionLayers(parsing: "c_proj,first")
+        let model = try PromptPARModel(source: g.source(), tokens: g.tokenIDs(), precision: .int8, fullPrecision: kept)
+        let map = Self.reducedMap(model)
+        #expect(map.count >= 2)
+        #expect(map[0] == [false, false, false, false])
+        for row in map.dropFirst() { #expect(row == [true, true, true, false]) }
+        #expect(model.arithmetic(requested: .int8).contains("fp32 layers c_proj,first"))
+    }
+
+    /// Every layer kept: the int8 model is the fp32 model (same products, same logits).
+    @Test func keepingEveryLayerGivesTheFP32Logits() throws {
+        let g = Golden.tiny
+        let inputs = try g.npy("inputs.npy").values
+        let fp32 = try PromptPARModel(source: g.source(), tokens: g.tokenIDs())
+        let kept = try PromptPARModel(source: g.source(), tokens: g.tokenIDs(), precision: .int8,
+                                      fullPrecision: try FullPrecisionLayers(parsing: "qkv,out_proj,c_fc,c_proj"))
+        #expect(Self.reducedMap(kept).allSatisfy { $0 == [false, false, false, false] })
+        let a = try InferenceSession(model: fp32, maxBatch: 4).logits(images: inputs)
+        let b = try InferenceSession(model: kept, maxBatch: 4).logits(images: inputs)
+        #expect(a == b)
+        let int8 = try PromptPARModel(source: g.source(), tokens: g.tokenIDs(), precision: .int8)
+        #expect(try InferenceSession(model: int8, maxBatch: 4).logits(images: inputs) != a)
+    }
+}
