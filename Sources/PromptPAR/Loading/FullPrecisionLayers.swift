@@ -11,6 +11,7 @@ import Foundation
 /// - one layer of one block: `BLOCK.LAYER`, e.g. `23.c_proj`, `last.fc2`.
 ///
 /// Blocks are checked against the model at load: an index past the last block is an error naming it.
+/// A block kept whole also keeps its attention products in fp32 (OpenBLAS), so it is exact.
 public struct FullPrecisionLayers: Sendable, Hashable, CustomStringConvertible {
     /// A Linear layer of a CLIP block.
     public enum Layer: String, Sendable, CaseIterable {

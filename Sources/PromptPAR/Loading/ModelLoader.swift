@@ -34,7 +34,8 @@ struct ModelLoader {
     /// precision but for those `fullPrecision` keeps.
     func clipBlock(_ prefix: String, width w: Int, reduce r: (index: Int, count: Int)? = nil) throws(ModelError) -> TransformerBlock {
         let hidden = try source.requireShape("\(prefix).mlp.c_fc.weight").first ?? 0
-        return TransformerBlock(
+        let heads = max(1, w / 64)
+        var block = TransformerBlock(
             norm1: try layerNorm("\(prefix).ln_1", width: w, eps: 1e-5),
             qkv: try reduce(Linear(weight: try source.load("\(prefix).attn.in_proj_weight", [3 * w, w]),
                                    bias: try source.load("\(prefix).attn.in_proj_bias", [3 * w]), inFeatures: w, outFeatures: 3 * w),
@@ -43,7 +44,11 @@ struct ModelLoader {
             norm2: try layerNorm("\(prefix).ln_2", width: w, eps: 1e-5),
             fc1: try reduce(try linear("\(prefix).mlp.c_fc", in: w, out: hidden), "\(prefix).mlp.c_fc", .cFC, r),
             fc2: try reduce(try linear("\(prefix).mlp.c_proj", in: hidden, out: w), "\(prefix).mlp.c_proj", .cProj, r),
-            heads: max(1, w / 64), activation: .quickGELU)
+            heads: heads, activation: .quickGELU)
+        // Attention on oneDNN where the block has a reduced layer (a block kept whole stays exact).
+        block.attentionOnOneDNN = [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced != nil }
+            && OneDNNAttention.available(seq: 8, width: w, heads: heads)
+        return block
     }
 
     /// timm's ViT `Block` at `prefix` (`blocks.0`), 12 heads.

@@ -10,8 +10,10 @@ public struct ModelSpec: Sendable, Equatable {
     }
 
     /// The arithmetic of the vision transformer's Linear layers (qkv, out_proj, c_fc, c_proj: about
-    /// 95 % of the model's multiply-adds). LayerNorm, softmax, GELU, the residual stream, the attention
-    /// products, the patch embedding, the fusion and the heads stay fp32 in every precision.
+    /// 95 % of the model's multiply-adds). LayerNorm, softmax, GELU, the residual stream, the patch
+    /// embedding, the fusion and the heads stay fp32 in every precision. With bf16 or int8 the vision
+    /// blocks' attention products (q·kᵀ, scores·v) run on oneDNN too, all heads in one product: with
+    /// bf16 inputs where oneDNN has AMX, in fp32 elsewhere (`OneDNNAttention`).
     public enum Precision: String, Sendable, CaseIterable {
         /// OpenBLAS `sgemm`.
         case fp32

@@ -110,6 +110,9 @@ public struct TransformerBlock: Sendable {
     public let fc2: Linear
     public let heads: Int
     public let activation: Activation
+    /// The attention products on oneDNN (`OneDNNAttention`, the vision blocks of a bf16 or int8 model),
+    /// else OpenBLAS one head at a time.
+    var attentionOnOneDNN = false
 
     public var width: Int { norm1.width }
     public var headDim: Int { width / heads }

@@ -15,9 +15,11 @@ extension TransformerBlock {
         norm1.apply(x, rows: all, into: s.normed)
         qkv.apply(s.normed, rows: all, into: s.wide)
         for b in 0..<batch {
-            Attention.run(qkv: s.wide + b * seq * 3 * w, seq: seq, width: w, heads: heads, headDim: headDim,
-                          scale: scale, mask: mask, queryRows: rows, scores: s.scores,
-                          out: s.normed + b * m * w)
+            let qkvRows = s.wide + b * seq * 3 * w, out = s.normed + b * m * w
+            if attentionOnOneDNN, OneDNNAttention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim, scale: scale,
+                                                      mask: mask, queryRows: rows, scores: s.scores, out: out) { continue }
+            Attention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim,
+                          scale: scale, mask: mask, queryRows: rows, scores: s.scores, out: out)
         }
         // x[rows] += attn · Woᵀ + bo
         if m == seq {

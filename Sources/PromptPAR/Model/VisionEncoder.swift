@@ -42,12 +42,12 @@ public struct VisionEncoder: Sendable {
 
         static func sizes(_ c: ModelConfig, batch: Int) -> [Int] {
             [batch * c.tokens * c.visionWidth]
-                + BlockScratch.sizes(batch: batch, seq: c.tokens, width: c.visionWidth, hidden: 4 * c.visionWidth)
+                + BlockScratch.sizes(batch: batch, seq: c.tokens, width: c.visionWidth, hidden: 4 * c.visionWidth, heads: max(1, c.visionHeads))
         }
 
         init(_ ws: Workspace, _ c: ModelConfig, batch: Int) {
             x = ws.carve(batch * c.tokens * c.visionWidth)
-            scratch = BlockScratch(ws, batch: batch, seq: c.tokens, width: c.visionWidth, hidden: 4 * c.visionWidth)
+            scratch = BlockScratch(ws, batch: batch, seq: c.tokens, width: c.visionWidth, hidden: 4 * c.visionWidth, heads: max(1, c.visionHeads))
         }
     }
 

@@ -32,15 +32,17 @@ struct BlockScratch {
     let normed: UnsafeMutablePointer<Float>
     /// `[batch*seq, max(3*width, hidden)]`: qkv, then the MLP hidden layer.
     let wide: UnsafeMutablePointer<Float>
-    /// `[seq, seq]`: attention scores of one head.
+    /// `[seq, seq]`: attention scores of one head (`heads` 1), or those of all heads at once and the
+    /// packed q, k, v (`OneDNNAttention.scratchFloats`).
     let scores: UnsafeMutablePointer<Float>
 
-    static func sizes(batch: Int, seq: Int, width: Int, hidden: Int) -> [Int] {
-        [batch * seq * width, batch * seq * max(3 * width, hidden), seq * seq]
+    static func sizes(batch: Int, seq: Int, width: Int, hidden: Int, heads: Int = 1) -> [Int] {
+        [batch * seq * width, batch * seq * max(3 * width, hidden),
+         heads == 1 ? seq * seq : OneDNNAttention.scratchFloats(seq: seq, width: width, heads: heads)]
     }
 
-    init(_ ws: Workspace, batch: Int, seq: Int, width: Int, hidden: Int) {
-        let s = Self.sizes(batch: batch, seq: seq, width: width, hidden: hidden)
+    init(_ ws: Workspace, batch: Int, seq: Int, width: Int, hidden: Int, heads: Int = 1) {
+        let s = Self.sizes(batch: batch, seq: seq, width: width, hidden: hidden, heads: heads)
         normed = ws.carve(s[0]); wide = ws.carve(s[1]); scores = ws.carve(s[2])
     }
 }

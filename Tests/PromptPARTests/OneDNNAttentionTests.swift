@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import PromptPAR
+
+/// The attention products of bf16/int8 vision blocks on oneDNN (all heads in one batched matmul, q, k,
+/// v read in place) against the OpenBLAS path, one head at a time.
+struct OneDNNAttentionTests {
+    /// Random `[seq, 3*width]` qkv rows.
+    static func qkv(seq: Int, width: Int) -> [Float] {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<(seq * 3 * width)).map { _ in Float.random(in: -2...2, using: &rng) }
+    }
+
+    @Test(arguments: [(0, 33, false), (10, 20, false), (32, 33, false), (0, 33, true), (10, 20, true)])
+    func sameOutputsAsOpenBLASOneHeadAtATime(from: Int, to: Int, bf16: Bool) throws {
+        // oneDNN 2.6 has bf16 matmuls from AVX-512 on (emulated without AVX512-BF16).
+        if bf16 && OneDNN.isaBits & 0x20 == 0 { return }
+        let (seq, width, heads) = (33, 128, 2)
+        let headDim = width / heads, scale = 1 / Float(headDim).squareRoot()
+        let qkv = Self.qkv(seq: seq, width: width)
+        // The region-aware mask of the vision encoder (prompts, regions, a 5x5 grid: 8 + 25 = 33 tokens).
+        let mask = AttentionMask.visual(prompts: 4, regions: 3, grid: 5)
+        #expect(mask.visible.count == seq)
+        let rows = from..<to
+        var expected = [Float](repeating: 0, count: rows.count * width), got = expected
+        var scores = [Float](repeating: 0, count: OneDNNAttention.scratchFloats(seq: seq, width: width, heads: heads))
+        qkv.withUnsafeBufferPointer { q in
+            scores.withUnsafeMutableBufferPointer { s in
+                expected.withUnsafeMutableBufferPointer { e in
+                    Attention.run(qkv: q.baseAddress!, seq: seq, width: width, heads: heads, headDim: headDim, scale: scale,
+                                  mask: mask, queryRows: rows, scores: s.baseAddress!, out: e.baseAddress!)
+                }
+                got.withUnsafeMutableBufferPointer { g in
+                    #expect(OneDNNAttention.run(qkv: q.baseAddress!, seq: seq, width: width, heads: heads, headDim: headDim, scale: scale,
+                                                mask: mask, queryRows: rows, scores: s.baseAddress!, out: g.baseAddress!, bf16: bf16))
+                }
+            }
+        }
+        let diff = zip(expected, got).map { abs($0 - $1) }.max() ?? .infinity
+        // fp32: the same products summed in another order; bf16: inputs rounded to 8 significant bits
+        // (relative 2^-9), outputs of size ~1.
+        #expect(diff < (bf16 ? 2e-2 : 1e-5), "max |diff| \(diff)")
+        if bf16 { #expect(diff > 0, "bf16 rounding should show") }
+        #expect(expected.contains { $0 != 0 })
+    }
+
+    /// oneDNN picks a real kernel for these strided, head-batched products, not its slow reference.
+    @Test func theProductsAreNotOneDNNsReferenceCode() {
+        let names = OneDNNAttention.implementations(seq: 311, width: 1024, heads: 16)
+        print("oneDNN attention products: \(names)")
+        #expect(names.count == 2)
+        #expect(names.allSatisfy { !$0.hasPrefix("ref") && $0 != "?" }, "\(names)")
+    }
+}
