@@ -5,6 +5,11 @@
 #include <oneapi/dnnl/dnnl.h>
 extern void omp_set_num_threads(int n);
 extern int omp_get_max_threads(void);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+/// What `#pragma omp parallel num_threads(n)` compiles to (libgomp's ABI since GCC 4.9): runs
+/// `fn(data)` on `n` threads of oneDNN's own OpenMP team, the caller among them, and returns when all are done.
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 /// DNNL_MEMORY_ALLOCATE (a cast macro Swift cannot import): "oneDNN allocates the buffer".
 static inline void *pard_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 #endif

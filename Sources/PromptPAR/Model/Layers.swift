@@ -46,22 +46,29 @@ public struct Linear: Sendable {
                          b: w.baseAddress!, ldb: inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
             }
         }
+        // Bias and activation row by row; split over oneDNN's threads when the product ran there.
+        let n = outFeatures
+        func rowsOf(_ body: (Range<Int>) -> Void) { reduced == nil ? body(0..<rows) : TeamParallel.rows(rows, body) }
         if let activation {
             // The loader gives every MLP layer a bias (`Linear(... bias: true)` in both models).
-            let bias = self.bias ?? [Float](repeating: 0, count: outFeatures)
-            precondition(ldo == outFeatures, "activation needs a contiguous output")
+            let bias = self.bias ?? [Float](repeating: 0, count: n)
+            precondition(ldo == n, "activation needs a contiguous output")
             bias.withUnsafeBufferPointer { b in
-                switch activation {
-                case .quickGELU: Elementwise.biasQuickGELU(out, rows: rows, n: outFeatures, bias: b.baseAddress!)
-                case .gelu: Elementwise.biasGELU(out, rows: rows, n: outFeatures, bias: b.baseAddress!)
+                rowsOf { r in
+                    switch activation {
+                    case .quickGELU: Elementwise.biasQuickGELU(out + r.lowerBound * n, rows: r.count, n: n, bias: b.baseAddress!)
+                    case .gelu: Elementwise.biasGELU(out + r.lowerBound * n, rows: r.count, n: n, bias: b.baseAddress!)
+                    }
                 }
             }
         } else if let bias {
             bias.withUnsafeBufferPointer { b in
-                if ldo == outFeatures {
-                    Elementwise.addBias(out, rows: rows, n: outFeatures, bias: b.baseAddress!)
-                } else {
-                    for r in 0..<rows { Elementwise.addBias(out + r * ldo, rows: 1, n: outFeatures, bias: b.baseAddress!) }
+                rowsOf { r in
+                    if ldo == n {
+                        Elementwise.addBias(out + r.lowerBound * n, rows: r.count, n: n, bias: b.baseAddress!)
+                    } else {
+                        for row in r { Elementwise.addBias(out + row * ldo, rows: 1, n: n, bias: b.baseAddress!) }
+                    }
                 }
             }
         }
@@ -78,12 +85,17 @@ public struct LayerNorm: Sendable {
     public let eps: Float
     public var width: Int { gamma.count }
 
+    /// With `parallel`, the rows are split over oneDNN's threads (the bf16/int8 blocks).
     func apply(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil,
-               into out: UnsafeMutablePointer<Float>, ldo: Int? = nil) {
+               into out: UnsafeMutablePointer<Float>, ldo: Int? = nil, parallel: Bool = false) {
+        let ldx = ldx ?? width, ldo = ldo ?? width
         gamma.withUnsafeBufferPointer { g in
             beta.withUnsafeBufferPointer { b in
-                Elementwise.layerNorm(x, ldx: ldx ?? width, rows: rows, n: width, gamma: g.baseAddress!,
-                                      beta: b.baseAddress!, eps: eps, out: out, ldo: ldo ?? width)
+                let body = { (r: Range<Int>) in
+                    Elementwise.layerNorm(x + r.lowerBound * ldx, ldx: ldx, rows: r.count, n: self.width, gamma: g.baseAddress!,
+                                          beta: b.baseAddress!, eps: self.eps, out: out + r.lowerBound * ldo, ldo: ldo)
+                }
+                parallel ? TeamParallel.rows(rows, body) : body(0..<rows)
             }
         }
     }

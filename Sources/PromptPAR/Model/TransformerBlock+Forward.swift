@@ -12,7 +12,7 @@ extension TransformerBlock {
         let all = batch * seq
         let scale = 1 / Float(headDim).squareRoot()
 
-        norm1.apply(x, rows: all, into: s.normed)
+        norm1.apply(x, rows: all, into: s.normed, parallel: attentionOnOneDNN)
         qkv.apply(s.normed, rows: all, into: s.wide)
         for b in 0..<batch {
             let qkvRows = s.wide + b * seq * 3 * w, out = s.normed + b * m * w
@@ -32,7 +32,7 @@ extension TransformerBlock {
         // x[rows] += fc2(act(fc1(ln2(x[rows]))))
         let hidden = self.hidden
         if m == seq {
-            norm2.apply(x, rows: all, into: s.normed)
+            norm2.apply(x, rows: all, into: s.normed, parallel: attentionOnOneDNN)
         } else {
             for b in 0..<batch {
                 norm2.apply(x + (b * seq + rows.lowerBound) * w, rows: m, into: s.normed + b * m * w)

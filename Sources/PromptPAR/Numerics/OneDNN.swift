@@ -263,12 +263,14 @@ final class ReducedWeights: @unchecked Sendable {
         switch kind {
         case .bf16:
             let s = src.bindMemory(to: UInt16.self, capacity: m * k)
-            for r in 0..<m { BF16.convert(a + r * lda, count: k, into: s + r * k) }
+            TeamParallel.rows(m) { rows in for r in rows { BF16.convert(a + r * lda, count: k, into: s + r * k) } }
         case .int8:
             let s = src.bindMemory(to: UInt8.self, capacity: m * k)
-            for r in 0..<m {
-                let (scale, zero) = Int8Quant.quantizeRow(a + r * lda, count: k, into: s + r * k)
-                rowScales[r] = scale; rowZeros[r] = zero
+            TeamParallel.rows(m) { rows in
+                for r in rows {
+                    let (scale, zero) = Int8Quant.quantizeRow(a + r * lda, count: k, into: s + r * k)
+                    rowScales[r] = scale; rowZeros[r] = zero
+                }
             }
         }
         GEMM.timed { execute(m: m, src: src, dst: dst) }
@@ -278,18 +280,22 @@ final class ReducedWeights: @unchecked Sendable {
         case .bf16:
             guard !dstDirect else { return }
             let d = dst.bindMemory(to: Float.self, capacity: m * n)
-            for r in 0..<m {
-                let o = c + r * ldc, p = d + r * n
-                if beta == 0 { for j in 0..<n { o[j] = p[j] } } else { for j in 0..<n { o[j] = beta * o[j] + p[j] } }
+            TeamParallel.rows(m) { rows in
+                for r in rows {
+                    let o = c + r * ldc, p = d + r * n
+                    if beta == 0 { for j in 0..<n { o[j] = p[j] } } else { for j in 0..<n { o[j] = beta * o[j] + p[j] } }
+                }
             }
         case .int8:
             let d = dst.bindMemory(to: Int32.self, capacity: m * n)
             columnScales.withUnsafeBufferPointer { sw in
                 columnSums.withUnsafeBufferPointer { cs in
-                    for r in 0..<m {
-                        Int8Quant.dequantizeRow(d + r * n, n: n, rowScale: rowScales[r], rowZero: rowZeros[r],
-                                                columnScales: sw.baseAddress!, columnSums: cs.baseAddress!,
-                                                beta: beta, into: c + r * ldc)
+                    TeamParallel.rows(m) { rows in
+                        for r in rows {
+                            Int8Quant.dequantizeRow(d + r * n, n: n, rowScale: rowScales[r], rowZero: rowZeros[r],
+                                                    columnScales: sw.baseAddress!, columnSums: cs.baseAddress!,
+                                                    beta: beta, into: c + r * ldc)
+                        }
                     }
                 }
             }

@@ -146,12 +146,14 @@ enum OneDNNAttention {
                 (to.assumingMemoryBound(to: Float.self) + index * headDim).update(from: from, count: headDim)
             }
         }
-        for h in 0..<heads {
-            for i in 0..<m { pack(qkv + (queryRows.lowerBound + i) * ld + h * headDim, qp, h * m + i) }
-            for j in 0..<seq {
-                let row = qkv + j * ld + h * headDim
-                pack(row + width, kp, h * seq + j)
-                pack(row + 2 * width, vp, h * seq + j)
+        TeamParallel.rows(seq) { rows in
+            for j in rows {
+                for h in 0..<heads {
+                    let row = qkv + j * ld + h * headDim
+                    if queryRows.contains(j) { pack(row, qp, h * m + j - queryRows.lowerBound) }
+                    pack(row + width, kp, h * seq + j)
+                    pack(row + 2 * width, vp, h * seq + j)
+                }
             }
         }
         var stream: dnnl_stream_t?
@@ -162,20 +164,24 @@ enum OneDNNAttention {
         for first in stride(from: 0, to: heads, by: group) {
             // scores[g, i, :] = q_h[i] · k_hᵀ * scale, h = first + g
             GEMM.timed { execute(p.scores, stream, (p.q, qp + first * m * headDim * e), (p.kT, kp + first * seq * headDim * e), (p.s, s)) }
-            for g in 0..<group {
-                for i in 0..<m {
-                    Attention.softmaxRow(scores + (g * m + i) * seq, columns: seq, visible: mask.visible[queryRows.lowerBound + i])
+            // Each row softmaxed (and rounded to bf16) by the thread that has it.
+            TeamParallel.rows(group * m) { rows in
+                for gi in rows {
+                    let row = scores + gi * seq
+                    Attention.softmaxRow(row, columns: seq, visible: mask.visible[queryRows.lowerBound + gi % m])
+                    if bf16 { BF16.convert(row, count: seq, into: sb.assumingMemoryBound(to: UInt16.self) + gi * seq) }
                 }
             }
             // dense[h, i, :] = scores[g, i, :] · v_h
-            if bf16 { BF16.convert(scores, count: group * m * seq, into: sb.assumingMemoryBound(to: UInt16.self)) }
             GEMM.timed {
                 execute(p.mix, stream, (p.sIn, bf16 ? sb : s), (p.v, vp + first * seq * headDim * e),
                         (p.out, UnsafeMutableRawPointer(dense + first * m * headDim)))
             }
         }
-        for h in 0..<heads {
-            for i in 0..<m { (out + i * width + h * headDim).update(from: dense + (h * m + i) * headDim, count: headDim) }
+        TeamParallel.rows(m) { rows in
+            for i in rows {
+                for h in 0..<heads { (out + i * width + h * headDim).update(from: dense + (h * m + i) * headDim, count: headDim) }
+            }
         }
         return true
     }
