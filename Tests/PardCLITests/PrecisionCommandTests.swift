@@ -35,4 +35,17 @@ import Testing
         #expect(run.stderr.contains("--fp32-layers") && run.stderr.contains("\"fc9\""), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
+
+    /// `model.precision` and `model.fp32_layers` in the service: the arithmetic is logged at start, and
+    /// the int8 model classifies.
+    @Test func theServiceRunsAndLogsTheConfiguredPrecision() throws {
+        let pard = try RunningPard(model: "precision: int8\nfp32_layers: [last]")
+        #expect(RunCommandTests.waitUntil(60) { pard.log.contains("model loaded") }, "\(pard.log)")
+        let loaded = pard.log.split(separator: "\n").first { $0.contains("model loaded") } ?? ""
+        #expect(loaded.contains("arithmetic=int8 (oneDNN ") && loaded.contains("fp32 layers last"), "\(loaded)")
+        #expect(pard.waitForFrames(3), "\(pard.log)")
+        try pard.push((5...8).map { RunCommandTests.detection(frame: $0, id: 1) })
+        #expect(try RunCommandTests.waitUntil(30) { try RunCommandTests.eventLines(pard.events).count >= 4 }, "\(pard.log)")
+        #expect(pard.stop() == 0)
+    }
 }

@@ -13,20 +13,23 @@ final class RunningPard {
     let events: String
 
     /// `output` is added to the `output:` mapping as it is (indented by 2 spaces), e.g. an `mqtt:` block;
-    /// `source` replaces the stream's source keys (`url`, `realtime`, `loop`, ...), one per line.
+    /// `source` replaces the stream's source keys (`url`, `realtime`, `loop`, ...), one per line;
+    /// `model` adds keys to the `model:` mapping, one per line.
     init(events: String? = nil, trackInterval: Double = 0, frameBuffer: Double = 5, shutdownTimeout: Double = 10,
          environment: [String: String] = [:], output: String = "", streamName: String = "cam1",
-         source: String? = nil) throws {
+         source: String? = nil, model: String = "") throws {
         tmp = try TemporaryDirectory("pard-run")
         let events = events ?? tmp.path("events.jsonl")
         self.events = events
         socketPath = tmp.path("cam1.sock")
         let sourceLines = (source ?? "url: \(Fixtures.url("video/vtest_first100_h264.mp4").path)\nrealtime: true\nloop: true")
             .split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        let modelLines = model.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
         let config = """
         model:
           checkpoint: \(Fixtures.url("promptpar-tiny/checkpoint.pth").path)
           batch_wait: 50ms
+        \(modelLines)
         output:
           events: \(events)
         \(output)
