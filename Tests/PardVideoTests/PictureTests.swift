@@ -145,6 +145,28 @@ import Testing
         #expect(fitted.height == 384 && abs(fitted.width - 154) <= 1)
     }
 
+    /// The last column of a cut at the right edge carries the picture, on every chroma layout and odd
+    /// width (a whole-picture swscale conversion of a 322-wide 4:2:2 frame leaves its last two columns
+    /// black: the cutter must not). The pattern's red reaches 255 at the right edge.
+    @Test(arguments: sources.indices)
+    func rightEdgeCutsCarryThePicture(source: Int) throws {
+        let (codec, format, width, height) = Self.sources[source]
+        let dir = try PardTestSupport.TemporaryDirectory("edge")
+        let input = dir.path("in.\(codec == "mjpeg" ? "avi" : "mp4")")
+        try Self.writeClip(input, width: width, height: height, frames: 1, pixelFormat: format, codec: codec)
+        let frame = try #require(try VideoDecoder(url: input).nextFrame())
+        for rect in [CropRect(x0: width - 8, y0: 10, x1: width, y1: 40), CropRect(x0: width - 1, y0: 0, x1: width, y1: height)] {
+            let cut = try PictureCutter().cut(frame, rect: rect)
+            #expect(cut.width == rect.width && cut.height == rect.height)
+            for y in 0..<cut.height {
+                // Red near 255 there; MJPEG's odd-width edge softens it to about 160 in the decoded
+                // picture itself (the whole-frame reference shows the same), black would be the bug.
+                let last = cut[cut.width - 1, y]
+                #expect(last.r >= 128, "\(format) \(width)x\(height) \(rect): row \(y) last column \(last)")
+            }
+        }
+    }
+
     @Test func snapshotRectsGrowByTheMarginAndStayInTheFrame() {
         let rect = CropRect(x0: 100, y0: 50, x1: 140, y1: 150)
         #expect(rect.expanded(by: 0.1, within: 768, 576) == CropRect(x0: 96, y0: 40, x1: 144, y1: 160))
