@@ -1,4 +1,5 @@
 import Foundation
+import PromptPAR
 
 extension DaemonConfig {
     /// `model`: the PromptPAR model and how it is run.
@@ -31,6 +32,11 @@ extension DaemonConfig {
 
         public init(checkpoint: String) {
             self.checkpoint = checkpoint
+        }
+
+        /// The model to load (`pard run`, `pard worker`).
+        public var spec: ModelSpec {
+            ModelSpec(source: ModelSpec.source(named: checkpoint), attributes: attributes, vocabulary: vocabulary, threads: threads)
         }
     }
 
