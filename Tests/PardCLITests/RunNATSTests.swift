@@ -163,7 +163,7 @@ import Testing
         try Self.push([21, 22], to: pard)
         #expect(RunCommandTests.waitUntil(30) { pard.metric("pard_crops_shed_total", #"reason="result_timeout""#) == 4 }, "\(pard.metrics)")
         // A worker of another model refuses what is queued (the 4 crops above) and what comes.
-        let other = try RunningWorker(nats: nats.url, name: "other", checkpoint: Fixtures.url("promptpar-small/checkpoint.pth").path)
+        let other = try RunningWorker(nats: nats.url, name: "other", checkpoint: Fixtures.url("promptpar-small/checkpoint.pth").path, attributes: "PETA")
         #expect(other.waitReady(), "\(other.log)")
         try Self.push([25, 26], to: pard)
         #expect(RunCommandTests.waitUntil(30) { pard.metric("pard_crops_shed_total", #"reason="model_mismatch""#) == 4 }, "\(pard.metrics)")

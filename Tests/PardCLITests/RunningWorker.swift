@@ -10,12 +10,13 @@ final class RunningWorker {
 
     /// `hold`: seconds it holds each batch before classifying it (`PARD_WORKER_HOLD`).
     init(nats: String, name: String, ackWait: Double = 30, batchSize: Int = 4, hold: Double = 0, namespace: String? = nil,
-         checkpoint: String = Fixtures.url("promptpar-tiny/checkpoint.pth").path) throws {
+         checkpoint: String = Fixtures.url("promptpar-tiny/checkpoint.pth").path, attributes: String? = nil) throws {
         tmp = try TemporaryDirectory("pard-worker")
         self.namespace = namespace
         let config = """
         model:
           checkpoint: \(checkpoint)
+          \(attributes.map { "attributes: \($0)" } ?? "")
           threads: 1
           batch_size: \(batchSize)
           batch_wait: 50ms

@@ -86,7 +86,8 @@ extension ConfigParser {
             let server = part.trimmingCharacters(in: .whitespaces)
             guard let parsed = URLComponents(string: server), ["nats", "tls"].contains(parsed.scheme ?? ""),
                   let host = parsed.host, !host.isEmpty, parsed.path.isEmpty, parsed.user == nil else {
-                throw urlValue.error("expected nats://HOST:PORT (comma-separated for a cluster; no user or password), got \(urlValue.shown)")
+                throw urlValue.error("expected a URL such as nats://nats.lan:4222 (several, comma-separated, for a cluster), "
+                                     + "without user or password, got \(urlValue.shown)")
             }
         }
         var names = DaemonConfig.NATSNames(url: url)
