@@ -1,5 +1,6 @@
 import Foundation
 @testable import PardDaemon
+import PardTestSupport
 import Testing
 
 /// `inference:` in pard.yaml, `pard worker`'s file, and the crop and result messages between them.
@@ -111,5 +112,16 @@ import Testing
         let refusal = CropMessage.result(.init(id: "c2", status: "model_mismatch", model: "m2", worker: "w", delivered: 1, count: 0),
                                          logits: UnsafeBufferPointer(start: nil, count: 0))
         #expect(try CropMessage.readResult(refusal).1.outcome == .refused(.modelMismatch))
+    }
+}
+
+/// `configs/pard-worker.yaml`, the example installed beside `pard-worker.service`, parses.
+@Suite struct ExampleWorkerConfigTests {
+    @Test func exampleWorkerConfigParses() throws {
+        let path = Fixtures.repositoryRoot.appendingPathComponent("configs/pard-worker.yaml").path
+        let config = try WorkerConfig.load(path: path)
+        #expect(config.nats.names.url == "nats://nats.lan:4222")
+        #expect((config.model.batchSize, config.model.batchWait) == (4, 0.2))
+        #expect(config.metrics.listen?.description == "127.0.0.1:9465")
     }
 }
