@@ -68,17 +68,26 @@ enum CropMessage {
 
     // MARK: - Crops
 
-    /// The message for `header` (its `pixels` set here) with `pixels`.
-    static func crop(_ header: Header, pixels: UnsafeBufferPointer<Float>) -> [UInt8] {
+    /// The message for `header` (its `pixels` set here) with `pixels`; `bytes`: u8 when lossless (false:
+    /// always f32, for measuring what the bytes save).
+    static func crop(_ header: Header, pixels: UnsafeBufferPointer<Float>, bytes: Bool = true) -> [UInt8] {
         var header = header
         var body = [UInt8](repeating: 0, count: pixels.count)
-        var lossless = true
-        body.withUnsafeMutableBufferPointer { out in
-            for i in 0..<pixels.count {
-                let f = pixels[i]
-                let v = ((f * 0.5 + 0.5) * 255).rounded()
-                guard v >= 0, v <= 255, levels[Int(v)].bitPattern == f.bitPattern else { lossless = false; return }
-                out[i] = UInt8(v)
+        var lossless = bytes
+        if lossless {
+            lossless = levels.withUnsafeBufferPointer { table in
+                body.withUnsafeMutableBufferPointer { out in
+                    // One pass, no bounds checks: v = round((f * 0.5 + 0.5) * 255), kept only if the table gives f back.
+                    var exact = true
+                    for i in 0..<pixels.count {
+                        let f = pixels[i]
+                        let r = ((f * 0.5 + 0.5) * 255).rounded()
+                        let v = r >= 0 && r <= 255 ? Int(r) : 0  // NaN and out of range: 0, then not exact
+                        exact = exact && table[v].bitPattern == f.bitPattern
+                        out[i] = UInt8(truncatingIfNeeded: v)
+                    }
+                    return exact
+                }
             }
         }
         if lossless {
@@ -104,8 +113,9 @@ enum CropMessage {
         case "u8":
             guard body.count == count else { throw Malformed.message("crop \(header.id): \(body.count) bytes of u8 pixels, expected \(count)") }
             levels.withUnsafeBufferPointer { table in
-                var i = 0
-                for b in body { into[i] = table[Int(b)]; i += 1 }
+                body.withUnsafeBufferPointer { bytes in
+                    for i in 0..<count { into[i] = table[Int(bytes[i])] }
+                }
             }
         case "f32":
             guard body.count == 4 * count else { throw Malformed.message("crop \(header.id): \(body.count) bytes of f32 pixels, expected \(4 * count)") }

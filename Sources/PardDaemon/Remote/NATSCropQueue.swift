@@ -21,6 +21,8 @@ final class NATSCropQueue: RemoteCropQueue {
     private let metrics: RemoteMetrics
     private let logger: Logger
     private var lastFailureLog = Date.distantPast
+    /// `PARD_REMOTE_PIXELS=f32`: crops always as float32 (for measuring what sending bytes saves).
+    private let bytePixels = ProcessInfo.processInfo.environment["PARD_REMOTE_PIXELS"] != "f32"
 
     /// Connects (waiting up to `startTimeout` seconds for the server), makes the stream and this edge's consumer.
     /// - Throws: `NATSError` naming the server, stream or subject.
@@ -43,7 +45,7 @@ final class NATSCropQueue: RemoteCropQueue {
         let header = CropMessage.Header(id: crop.id, reply: replySubject, model: model, stream: streams.indices.contains(item.stream) ? streams[item.stream] : "\(item.stream)", frame: item.frame,
                                         pts: item.pts, box: [item.box.x, item.box.y, item.box.w, item.box.h], track: item.trackID,
                                         pixels: "", size: size)
-        return CropMessage.crop(header, pixels: pixels)
+        return CropMessage.crop(header, pixels: pixels, bytes: bytePixels)
     }
 
     func send(_ message: [UInt8], id: String) throws {
