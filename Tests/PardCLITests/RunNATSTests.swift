@@ -117,6 +117,7 @@ import Testing
         #expect(RunCommandTests.waitUntil(30) { Self.attributeLineCount(pard.events) >= 1 })
         nats.kill()  // mid-run: some crops of the first frames may be out
         try pard.push(Self.detections(second))
+        #expect(RunCommandTests.waitUntil(10) { pard.health.contains("NATS \(nats.url): not connected") }, "\(pard.health)")
         Thread.sleep(forTimeInterval: 3)
         try nats.start()
         // Every crop accepted is classified, or shed with a reason (a message the killed server had not written).
@@ -130,6 +131,7 @@ import Testing
         #expect(pard.metric("pard_crops_shed_total", #"reason="queue_full""#) == 0)
         // Both came back without a restart, and go on.
         #expect(pard.metric("pard_nats_reconnects_total") >= 1)
+        #expect(pard.health.contains("1 of 1 streams up") && !pard.health.contains("NATS"), "\(pard.health)")
         #expect(RunCommandTests.waitUntil(30) { worker.metric("pard_nats_reconnects_total") >= 1 })
         let before = Self.attributeLineCount(pard.events)
         try Self.push([45], to: pard)

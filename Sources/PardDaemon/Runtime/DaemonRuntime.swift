@@ -69,7 +69,8 @@ public final class DaemonRuntime {
             service(EventOutputService(output: output, file: "\(config.output.events)")),
         ]
         if let mqtt { services.append(service(MQTTService(sink: mqtt))) }
-        if let http = metricsEndpoint(streams: streams, events: output.health) { services.append(http) }
+        let nats = ((stage as? RemoteInferenceStage)?.queue as? NATSCropQueue)?.connection
+        if let http = metricsEndpoint(streams: streams, events: output.health, nats: nats) { services.append(http) }
         services.append(service(inference))
         services += streams.map { service(StreamService(input: $0)) }
         let total = streams.count
@@ -105,14 +106,17 @@ public final class DaemonRuntime {
         .init(service: s, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
     }
 
-    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O).
-    private func metricsEndpoint(streams: [StreamInput], events: EventHealth) -> ServiceGroupConfiguration.ServiceConfiguration? {
+    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O). With remote
+    /// inference (`nats`), a lost NATS connection makes `/healthz` fail too.
+    private func metricsEndpoint(streams: [StreamInput], events: EventHealth,
+                                 nats: NATSConnection?) -> ServiceGroupConfiguration.ServiceConfiguration? {
         guard let listen = config.metrics.listen else { return nil }
         let total = streams.count
         return service(MetricsServer.application(host: listen.host, port: Int(listen.port), metrics: metrics, health: {
             let up = streams.filter(\.state.up).count
-            let text = "\(up) of \(total) streams up"
-            guard let failure = events.currentFailure else { return (up > 0, text) }
+            var text = "\(up) of \(total) streams up"
+            if let nats, !nats.isConnected { text += "; NATS \(nats.server): not connected" }
+            guard let failure = events.currentFailure else { return (up > 0 && nats?.isConnected != false, text) }
             return (false, "\(text); events failing: \(failure)")
         }, logger: logger))
     }
