@@ -15,7 +15,7 @@ Settings may repeat (--workers 0,1,2,0,1,2) to see the noise. Exits 1 when a set
 A measurement command, not part of `swift test`; standard library only:
 
     /usr/bin/python3 Tests/Load/nats_scale.py                       # promptpar-small fixture, ~1 min
-    /usr/bin/python3 Tests/Load/nats_scale.py --checkpoint synthetic:ViT-L/14 --frames 4 --boxes 4
+    /usr/bin/python3 Tests/Load/nats_scale.py --checkpoint synthetic:ViT-L/14 --frames 3 --workers 0,1,2
 """
 
 import argparse
