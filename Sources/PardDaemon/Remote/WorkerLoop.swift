@@ -20,8 +20,10 @@ final class WorkerLoop {
     private let size: Int
     private let attributes: Int
     private let maxBatch: Int
-    private let images: UnsafeMutableBufferPointer<Float>
-    private let logits: UnsafeMutableBufferPointer<Float>
+    /// `[maxBatch, 3, S, S]` floats.
+    private let images: UnsafeMutablePointer<Float>
+    /// `[maxBatch, A]` floats.
+    private let logits: UnsafeMutablePointer<Float>
     /// Seconds to hold each batch before classifying it (`PARD_WORKER_HOLD`; tests only: a worker killed
     /// while it holds crops).
     private let hold: Double
@@ -36,9 +38,9 @@ final class WorkerLoop {
         attributes = model.model.config.attributes
         session = InferenceSession(model: model.model, maxBatch: maxBatch)
         images = .allocate(capacity: maxBatch * model.model.imageFloats)
-        images.initialize(repeating: 0)
+        images.initialize(repeating: 0, count: maxBatch * model.model.imageFloats)
         logits = .allocate(capacity: maxBatch * attributes)
-        logits.initialize(repeating: 0)
+        logits.initialize(repeating: 0, count: maxBatch * attributes)
         hold = ProcessInfo.processInfo.environment["PARD_WORKER_HOLD"].flatMap(Double.init) ?? 0
     }
 
@@ -59,7 +61,7 @@ final class WorkerLoop {
         var taken: [(NATSMessage, CropMessage.Header)] = []
         for message in messages {
             if message.delivered > 1 { metrics.redelivered.increment() }
-            let slot = UnsafeMutableBufferPointer(rebasing: images[(taken.count * perCrop)..<((taken.count + 1) * perCrop)])
+            let slot = UnsafeMutableBufferPointer(start: images + taken.count * perCrop, count: perCrop)
             do {
                 taken.append((message, try CropMessage.readCrop(message.data, model: identity, size: size, into: slot)))
             } catch .otherModel(let header) {
@@ -79,7 +81,7 @@ final class WorkerLoop {
         }
         guard !taken.isEmpty else { return messages.count }
         let started = ContinuousClock.now
-        session.run(images: images.baseAddress!, count: taken.count, logits: logits.baseAddress!)
+        session.run(images: images, count: taken.count, logits: logits)
         let elapsed = ContinuousClock.now - started
         metrics.inferenceSeconds.record(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         metrics.batches.increment()
@@ -87,7 +89,7 @@ final class WorkerLoop {
         for (i, (message, header)) in taken.enumerated() {
             let result = CropMessage.ResultHeader(id: header.id, status: "ok", model: identity, worker: config.nats.name,
                                                   delivered: message.delivered, count: attributes)
-            let row = UnsafeBufferPointer(rebasing: logits[(i * attributes)..<((i + 1) * attributes)])
+            let row = UnsafeBufferPointer(start: logits + i * attributes, count: attributes)
             if publish(CropMessage.result(result, logits: row), to: header.reply, id: "\(header.id)/\(message.delivered)") {
                 message.ack()
                 metrics.classified.increment()
