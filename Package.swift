@@ -35,6 +35,7 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
                        providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
 
         // Reading checkpoints and tensor files (zip, pickle, safetensors, npy). Knows nothing of the model.
         .target(name: "PardCheckpoint"),
@@ -54,8 +55,10 @@ let package = Package(
         // Events to an MQTT broker (libmosquitto): the sink, its on-disk spool, its connection thread.
         .target(name: "PardMQTT", dependencies: ["CMosquitto", "PardPipeline", "PardVideo",
                                                  .product(name: "Logging", package: "swift-log")]),
+        // NATS JetStream (libnats through CNATS): connection with reconnects, streams, publish, pull fetch, acks.
+        .target(name: "PardNATS", dependencies: ["CNATS"]),
         // The long-running service: configuration, live streams, detection sources, scheduling.
-        .target(name: "PardDaemon", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PARAttributes", "PardMQTT",
+        .target(name: "PardDaemon", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PARAttributes", "PardMQTT", "PardNATS",
                                                    .product(name: "Yams", package: "Yams"),
                                                    .product(name: "Hummingbird", package: "hummingbird"),
                                                    .product(name: "Prometheus", package: "swift-prometheus"),

@@ -4,6 +4,7 @@
 #   PREFIX/share/pard/attributes/*.json          the attribute presets
 #   PREFIX/share/pard/bpe_simple_vocab_16e6.txt  CLIP's BPE vocabulary (bash .ci/setup fetches it)
 #   /etc/systemd/system/pard.service             the unit (ExecStart pointing at PREFIX/bin/pard)
+#   /etc/systemd/system/pard-worker.service      the remote inference worker's unit (not enabled)
 #   /etc/pard/pard.yaml                          the example configuration, never overwriting one
 #   /etc/logrotate.d/pard                        rotation of the event file
 # and creates the system user and group "pard". Run as root from anywhere in the source tree.
@@ -49,10 +50,12 @@ if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then live=yes; fi
 say() { echo "install: $*"; }
 
 if [ "$uninstall" = yes ]; then
-    if [ "$live" = yes ] && systemctl list-unit-files pard.service >/dev/null 2>&1; then
-        systemctl disable --now pard.service >/dev/null 2>&1 && say "stopped and disabled pard.service" || true
-    fi
-    for f in "$bindir/pard" "$unitdir/pard.service" /etc/logrotate.d/pard "$datadir/$vocab" "$datadir/$vocab.gz"; do
+    for unit in pard.service pard-worker.service; do
+        if [ "$live" = yes ] && systemctl list-unit-files "$unit" >/dev/null 2>&1; then
+            systemctl disable --now "$unit" >/dev/null 2>&1 && say "stopped and disabled $unit" || true
+        fi
+    done
+    for f in "$bindir/pard" "$unitdir/pard.service" "$unitdir/pard-worker.service" /etc/logrotate.d/pard "$datadir/$vocab" "$datadir/$vocab.gz"; do
         if [ -e "$destdir$f" ]; then rm -f "$destdir$f"; say "removed $destdir$f"; fi
     done
     if [ -d "$destdir$datadir/attributes" ]; then rm -rf "$destdir$datadir/attributes"; say "removed $destdir$datadir/attributes"; fi
@@ -110,12 +113,14 @@ if [ -f "$root/README.md" ]; then
     say "installed the README as $destdir$prefix/share/doc/pard/README.md"
 fi
 
-# 4. The unit, pointing at the installed binary.
+# 4. The units (the service, and the remote inference worker), pointing at the installed binary.
 install -d -m 0755 "$destdir$unitdir"
-sed -e "s#/usr/local/bin/pard#$bindir/pard#g" -e "s#/usr/local/share/doc/pard#$prefix/share/doc/pard#g" \
-    "$root/systemd/pard.service" > "$destdir$unitdir/pard.service"
-chmod 0644 "$destdir$unitdir/pard.service"
-say "installed $destdir$unitdir/pard.service"
+for unit in pard.service pard-worker.service; do
+    sed -e "s#/usr/local/bin/pard#$bindir/pard#g" -e "s#/usr/local/share/doc/pard#$prefix/share/doc/pard#g" \
+        "$root/systemd/$unit" > "$destdir$unitdir/$unit"
+    chmod 0644 "$destdir$unitdir/$unit"
+    say "installed $destdir$unitdir/$unit"
+done
 
 # 5. The configuration: camera passwords live there, so root:pard 0640; an existing one is kept.
 install -d -m 0755 "$destdir$confdir"
@@ -124,6 +129,12 @@ if [ -e "$destdir$confdir/pard.yaml" ]; then
 else
     install -m 0640 -g "$group" "$root/configs/pard.yaml" "$destdir$confdir/pard.yaml"
     say "installed the example configuration as $destdir$confdir/pard.yaml (edit it: model and streams)"
+fi
+if [ -e "$destdir$confdir/pard-worker.yaml" ]; then
+    say "kept the existing $destdir$confdir/pard-worker.yaml (the example is $root/configs/pard-worker.yaml)"
+else
+    install -m 0640 -g "$group" "$root/configs/pard-worker.yaml" "$destdir$confdir/pard-worker.yaml"
+    say "installed the worker's example configuration as $destdir$confdir/pard-worker.yaml (for pard-worker.service)"
 fi
 
 # 6. Log rotation.

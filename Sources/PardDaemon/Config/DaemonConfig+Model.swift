@@ -39,6 +39,12 @@ extension DaemonConfig {
         public init(checkpoint: String) {
             self.checkpoint = checkpoint
         }
+
+        /// The model to load (`pard run`, `pard worker`).
+        public var spec: ModelSpec {
+            ModelSpec(source: ModelSpec.source(named: checkpoint), attributes: attributes, vocabulary: vocabulary, threads: threads,
+                      precision: precision, fullPrecision: fp32Layers)
+        }
     }
 
     /// The arithmetic of the forward pass (`fp32`, `bf16`, `int8`, `auto`): the model's own.

@@ -7,6 +7,14 @@ extension DaemonConfig {
     /// against its folder (made absolute).
     /// - Throws: `ConfigError` naming the file, line and key path of the first problem.
     public static func load(path: String) throws(ConfigError) -> DaemonConfig {
+        let text = try readText(path: path)
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL
+        return try DaemonConfig(yaml: text, file: path, baseDirectory: absolute.deletingLastPathComponent().path)
+    }
+
+    /// The text of the configuration file at `path` (bounded in size, UTF-8).
+    /// - Throws: `ConfigError` naming the file when it is missing, a folder, too large or not text.
+    static func readText(path: String) throws(ConfigError) -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ConfigError(file: path, line: nil, keyPath: "", message: "no such file")
@@ -16,20 +24,27 @@ extension DaemonConfig {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, line: nil, keyPath: "", message: "is not UTF-8 text")
         }
-        let absolute = URL(fileURLWithPath: path).standardizedFileURL
-        return try DaemonConfig(yaml: text, file: path, baseDirectory: absolute.deletingLastPathComponent().path)
+        return text
     }
 
     /// Parses and validates configuration text. `file` names it in errors; relative paths are resolved
     /// against `baseDirectory` (left relative when nil).
     /// - Throws: `ConfigError` naming the line and key path of the first problem.
     public init(yaml: String, file: String = "<string>", baseDirectory: String? = nil) throws(ConfigError) {
-        let root: Node
+        let root = try Self.compose(yaml: yaml, file: file, empty: "the file is empty; expected the keys model and streams at least")
+        var parser = ConfigParser(file: file, directory: baseDirectory, source: yaml)
+        self = try parser.document(ConfigValue(node: root, path: "", file: file))
+        self.locations = ConfigLocations()
+        self.locations.file = file
+        self.locations.lines = parser.lines
+    }
+
+    /// The YAML tree of `yaml`; `empty`: the message for a document without one.
+    /// - Throws: `ConfigError` at the line of a syntax error.
+    static func compose(yaml: String, file: String, empty: String) throws(ConfigError) -> Node {
         do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw ConfigError(file: file, line: nil, keyPath: "", message: "the file is empty; expected the keys model and streams at least")
-            }
-            root = node
+            guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(file: file, line: nil, keyPath: "", message: empty) }
+            return node
         } catch let error as ConfigError {
             throw error
         } catch let error as YamlError {
@@ -37,11 +52,6 @@ extension DaemonConfig {
         } catch {
             throw ConfigError(file: file, line: nil, keyPath: "", message: "invalid YAML: \(error)")
         }
-        var parser = ConfigParser(file: file, directory: baseDirectory, source: yaml)
-        self = try parser.document(ConfigValue(node: root, path: "", file: file))
-        self.locations = ConfigLocations()
-        self.locations.file = file
-        self.locations.lines = parser.lines
     }
 
     /// A YAML syntax error as a `ConfigError` at its line.
@@ -115,7 +125,7 @@ struct ConfigParser {
     }
 
     mutating func document(_ value: ConfigValue) throws(ConfigError) -> DaemonConfig {
-        let top = try value.mapping(keys: ["model", "output", "metrics", "queue", "shutdown_timeout", "streams"])
+        let top = try value.mapping(keys: ["model", "output", "metrics", "queue", "shutdown_timeout", "streams", "inference"])
         let model = try self.model(note(top.required("model", "a mapping with at least checkpoint")))
         let streamsValue = try note(top.required("streams", "a list of streams (name, url, detections, ...)"))
         let items = try streamsValue.sequence()
@@ -126,6 +136,7 @@ struct ConfigParser {
         if let output = top.optional("output") { config.output = try self.output(note(output)) }
         if let metrics = top.optional("metrics") { config.metrics = try self.metrics(note(metrics)) }
         if let queue = top.optional("queue") { config.queue = try self.queue(note(queue)) }
+        if let inference = top.optional("inference") { config.inference = try self.inference(note(inference)) }
         if let timeout = top.optional("shutdown_timeout") { config.shutdownTimeout = try note(timeout).duration(positive: false) }
         if let listen = config.metrics.listen {
             for (index, stream) in streams.enumerated() {

@@ -17,6 +17,9 @@ public struct DaemonConfig: Hashable, Sendable, CustomStringConvertible {
     public var metrics = Metrics()
     /// `queue`: the bounded queue of crops waiting for the model. Default: 64 crops, `oldest_tracked_first`.
     public var queue = Queue()
+    /// `inference`: `local` (the default: the model runs here) or `{nats: nats://host:4222, ...}`: on
+    /// `pard worker`s through NATS JetStream (`DaemonConfig+Inference.swift`).
+    public var inference: Inference = .local
     /// `shutdown_timeout`: seconds SIGTERM/SIGINT may spend finishing queued crops before exiting.
     /// Default 10 (keep it under the unit's `TimeoutStopSec`, 20).
     public var shutdownTimeout: TimeInterval = 10
@@ -43,6 +46,7 @@ public struct DaemonConfig: Hashable, Sendable, CustomStringConvertible {
             + "\(model.fp32Layers.items.isEmpty ? "" : " (fp32 layers \(model.fp32Layers))"), batch \(model.batchSize) within \(DurationText.format(seconds: model.batchWait)), threshold \(DurationText.format(number: Double(model.threshold))), \(threads)); "
             + "events \(output.events)\(output.mqtt.map { "; mqtt \($0.broker) (\($0.clientID), spool \($0.spoolDirectory))" } ?? ""); metrics \(metrics.listen.map(\.description) ?? "off"); "
             + "queue \(queue.maxCrops) crops, shedding \(queue.shedPolicy.rawValue); shutdown timeout \(DurationText.format(seconds: shutdownTimeout))"
+            + inferenceSummary
     }
 
     /// An error about the value at `keyPath` (e.g. `streams[1].detections`), located in the file it came

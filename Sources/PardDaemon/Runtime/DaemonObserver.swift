@@ -1,5 +1,6 @@
 import Foundation
 import PardPipeline
+import Prometheus
 
 /// The service's side of the result stage's accounting: every box and batch goes to `/metrics` as it
 /// is accounted for, and the totals to the last log line. Called on the inference thread only; the
@@ -8,12 +9,15 @@ final class DaemonObserver: PipelineObserver, InferenceStage.BatchObserver, @unc
     let metrics: DaemonMetrics
     let streams: [DaemonMetrics.Stream]
     let drops: [DropLog]
+    /// `pard_crops_shed_total` of the reasons only remote inference has.
+    let remoteShed: [ShedReason: Counter]
     private(set) var classified = 0
     private(set) var shed: [ShedReason: Int] = [:]
     /// Crops classified since `takeWindow`, for STATUS=.
     private let window = CropWindow()
 
-    init(metrics: DaemonMetrics, streams: [DaemonMetrics.Stream], drops: [DropLog]) {
+    init(metrics: DaemonMetrics, streams: [DaemonMetrics.Stream], drops: [DropLog], remoteShed: [ShedReason: Counter] = [:]) {
+        self.remoteShed = remoteShed
         self.metrics = metrics
         self.streams = streams
         self.drops = drops
@@ -37,6 +41,7 @@ final class DaemonObserver: PipelineObserver, InferenceStage.BatchObserver, @unc
         switch reason {
         case .queueFull: metrics.cropsShedQueueFull.increment()
         case .shutdown: metrics.cropsShedShutdown.increment()
+        case .resultTimeout, .modelMismatch, .notPublished: remoteShed[reason]?.increment()
         }
     }
 

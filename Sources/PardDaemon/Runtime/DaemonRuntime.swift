@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PardMQTT
+import PardNATS
 import PardPipeline
 import PromptPAR
 import ServiceLifecycle
@@ -27,11 +28,7 @@ public final class DaemonRuntime {
     }
 
     /// The model the configuration names (the one loading entry point of every command).
-    var modelSpec: ModelSpec {
-        ModelSpec(source: ModelSpec.source(named: config.model.checkpoint), attributes: config.model.attributes,
-                  vocabulary: config.model.vocabulary, threads: config.model.threads,
-                  precision: config.model.precision, fullPrecision: config.model.fp32Layers)
-    }
+    var modelSpec: ModelSpec { config.model.spec }
 
     /// Loads the model, starts every service, and returns after a graceful shutdown.
     /// - Throws: `DaemonError` when the model, the event file or a detection source cannot be set up.
@@ -56,12 +53,14 @@ public final class DaemonRuntime {
             StreamInput(index: i, config: s, metrics: metrics.stream(s.name), imageSize: c.imageSize, pool: pool, logger: logger,
                         onState: Self.streamStateHook(mqtt, stream: s.name))
         }
-        let observer = DaemonObserver(metrics: metrics, streams: streams.map(\.intake.metrics), drops: streams.map(\.intake.drops))
+        let remoteMetrics = makeRemoteMetrics()
+        let observer = DaemonObserver(metrics: metrics, streams: streams.map(\.intake.metrics), drops: streams.map(\.intake.drops),
+                                      remoteShed: remoteMetrics?.shed ?? [:])
         let results = ResultStage(streams: config.streams.map { .init(name: $0.name, trackTimeout: $0.trackTimeout) },
                                   attributes: model.attributes, threshold: config.model.threshold,
                                   sink: mqtt.map { EventSinks([output, $0]) as EventSink } ?? output, observer: observer)
         results.pictures = makeSnapshots(model: model, streams: streams)
-        let stage = InferenceStage(model: model, pool: pool, results: results, maxBatch: config.model.batchSize, observer: observer)
+        let stage = try makeModelStage(model: model, pool: pool, results: results, observer: observer, remoteMetrics: remoteMetrics)
         let inference = InferenceService(stage: stage, output: output, batchWait: config.model.batchWait,
                                          shutdownTimeout: config.shutdownTimeout, metrics: metrics, logger: logger)
         try startReceivers(streams)
@@ -70,7 +69,8 @@ public final class DaemonRuntime {
             service(EventOutputService(output: output, file: "\(config.output.events)")),
         ]
         if let mqtt { services.append(service(MQTTService(sink: mqtt))) }
-        if let http = metricsEndpoint(streams: streams, events: output.health) { services.append(http) }
+        let nats = ((stage as? RemoteInferenceStage)?.queue as? NATSCropQueue)?.connection
+        if let http = metricsEndpoint(streams: streams, events: output.health, nats: nats) { services.append(http) }
         services.append(service(inference))
         services += streams.map { service(StreamService(input: $0)) }
         let total = streams.count
@@ -106,14 +106,17 @@ public final class DaemonRuntime {
         .init(service: s, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
     }
 
-    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O).
-    private func metricsEndpoint(streams: [StreamInput], events: EventHealth) -> ServiceGroupConfiguration.ServiceConfiguration? {
+    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O). With remote
+    /// inference (`nats`), a lost NATS connection makes `/healthz` fail too.
+    private func metricsEndpoint(streams: [StreamInput], events: EventHealth,
+                                 nats: NATSConnection?) -> ServiceGroupConfiguration.ServiceConfiguration? {
         guard let listen = config.metrics.listen else { return nil }
         let total = streams.count
         return service(MetricsServer.application(host: listen.host, port: Int(listen.port), metrics: metrics, health: {
             let up = streams.filter(\.state.up).count
-            let text = "\(up) of \(total) streams up"
-            guard let failure = events.currentFailure else { return (up > 0, text) }
+            var text = "\(up) of \(total) streams up"
+            if let nats, !nats.isConnected { text += "; NATS \(nats.server): not connected" }
+            guard let failure = events.currentFailure else { return (up > 0 && nats?.isConnected != false, text) }
             return (false, "\(text); events failing: \(failure)")
         }, logger: logger))
     }
@@ -130,6 +133,8 @@ public enum DaemonError: Error, CustomStringConvertible {
     case detectionSource(stream: String, Error)
     /// The MQTT sink's password file, CA file or spool could not be used.
     case mqtt(MQTTError)
+    /// `inference: {nats: ...}`: the NATS server, stream or consumer could not be set up.
+    case nats(NATSError)
 
     public var description: String {
         switch self {
@@ -137,6 +142,7 @@ public enum DaemonError: Error, CustomStringConvertible {
         case .eventFile(let error): return "\(error)"
         case .detectionSource(_, let error): return "\(error)"
         case .mqtt(let error): return "\(error)"
+        case .nats(let error): return "\(error)"
         }
     }
 }

@@ -6,6 +6,16 @@ public enum ShedReason: String, Sendable, CaseIterable {
     case queueFull = "queue_full"
     /// Shutdown came before it could be classified (within `shutdown_timeout`).
     case shutdown
+    /// Remote inference (`inference: {nats: ...}`): no result came back within `result_timeout` (the
+    /// workers were lost and redelivery ran out, or none ran).
+    case resultTimeout = "result_timeout"
+    /// Remote inference: the worker that took it runs a different model (its identity differs).
+    case modelMismatch = "model_mismatch"
+    /// Remote inference: it could not be handed to the message server within `result_timeout`.
+    case notPublished = "not_published"
+
+    /// The reasons of local inference (`pard process`, `pard run` with `inference: local`).
+    public static let local: [ShedReason] = [.queueFull, .shutdown]
 }
 
 /// Which crop a full pool gives up for a new one (`pard run`; `pard process` waits instead).
