@@ -40,6 +40,12 @@ extension DaemonConfig {
             self.checkpoint = checkpoint
         }
 
+        /// The arithmetic asked for, as part of the model's identity between edges and workers:
+        /// `int8`, or `int8 fp32:c_proj,last` with `fp32_layers`.
+        public var arithmetic: String {
+            fp32Layers.items.isEmpty ? precision.rawValue : "\(precision.rawValue) fp32:\(fp32Layers)"
+        }
+
         /// The model to load (`pard run`, `pard worker`).
         public var spec: ModelSpec {
             ModelSpec(source: ModelSpec.source(named: checkpoint), attributes: attributes, vocabulary: vocabulary, threads: threads,

@@ -16,7 +16,7 @@ extension DaemonRuntime {
         guard case .nats(let remote) = config.inference, let remoteMetrics else {
             return InferenceStage(model: model, pool: pool, results: results, maxBatch: config.model.batchSize, observer: observer)
         }
-        let identity = ModelIdentity.of(model, checkpoint: config.model.checkpoint, precision: config.model.precision.rawValue)
+        let identity = ModelIdentity.of(model, checkpoint: config.model.checkpoint, precision: config.model.arithmetic)
         let queue: NATSCropQueue
         do {
             queue = try NATSCropQueue(settings: remote, model: identity, size: model.model.config.imageSize,

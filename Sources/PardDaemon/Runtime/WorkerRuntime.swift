@@ -23,7 +23,7 @@ public final class WorkerRuntime {
     public func run() async throws {
         let model: LoadedModel
         do { model = try config.model.spec.load() } catch { throw DaemonError.model(error) }
-        let identity = ModelIdentity.of(model, checkpoint: config.model.checkpoint, precision: config.model.precision.rawValue)
+        let identity = ModelIdentity.of(model, checkpoint: config.model.checkpoint, precision: config.model.arithmetic)
         let metrics = WorkerMetrics()
         let names = config.nats.names
         let connection: NATSConnection
