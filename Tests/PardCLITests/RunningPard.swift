@@ -13,10 +13,11 @@ final class RunningPard {
     let events: String
 
     /// `output` is added to the `output:` mapping as it is (indented by 2 spaces), e.g. an `mqtt:` block;
-    /// `source` replaces the stream's source keys (`url`, `realtime`, `loop`, ...), one per line.
+    /// `source` replaces the stream's source keys (`url`, `realtime`, `loop`, ...), one per line;
+    /// `otherStreams` are further items of the `streams:` list as they are (indented by 2 spaces, `- name: ...`).
     init(events: String? = nil, trackInterval: Double = 0, frameBuffer: Double = 5, shutdownTimeout: Double = 10,
          environment: [String: String] = [:], output: String = "", streamName: String = "cam1",
-         source: String? = nil) throws {
+         source: String? = nil, otherStreams: String = "") throws {
         tmp = try TemporaryDirectory("pard-run")
         let events = events ?? tmp.path("events.jsonl")
         self.events = events
@@ -40,6 +41,7 @@ final class RunningPard {
             frame_buffer: \(frameBuffer)
             track_interval: \(trackInterval)
             track_timeout: 30
+        \(otherStreams.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         """
         try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
         process.executableURL = PardProcess.executable

@@ -105,15 +105,18 @@ public final class DaemonRuntime {
         .init(service: s, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
     }
 
-    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O).
+    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O). `/healthz` is
+    /// 200 while every stream is up or connecting (at least one up) and events are written; otherwise 503,
+    /// naming each down stream with its reason: `1 of 2 streams up; stream door: down: Connection refused`.
     private func metricsEndpoint(streams: [StreamInput], events: EventHealth) -> ServiceGroupConfiguration.ServiceConfiguration? {
         guard let listen = config.metrics.listen else { return nil }
         let total = streams.count
         return service(MetricsServer.application(host: listen.host, port: Int(listen.port), metrics: metrics, health: {
             let up = streams.filter(\.state.up).count
-            let text = "\(up) of \(total) streams up"
-            guard let failure = events.currentFailure else { return (up > 0, text) }
-            return (false, "\(text); events failing: \(failure)")
+            let down = streams.compactMap { input in input.state.downReason.map { "stream \(input.config.name): \($0)" } }
+            let failure = events.currentFailure.map { "events failing: \($0)" }
+            let text = (["\(up) of \(total) streams up"] + down + (failure.map { [$0] } ?? [])).joined(separator: "; ")
+            return (up > 0 && down.isEmpty && failure == nil, text)
         }, logger: logger))
     }
 }
