@@ -13,9 +13,10 @@ import Testing
         let malformed = Recorder<DetectionReceiver.Malformed>()
         let receiver: DetectionReceiver
 
-        init(_ source: DetectionSource, maximumLineBytes: Int = 1 << 20) {
+        init(_ source: DetectionSource, maximumLineBytes: Int = 1 << 20, maximumConnections: Int = 64) {
             let detections = self.detections, malformed = self.malformed
             receiver = DetectionReceiver(stream: "cam1", source: source, maximumLineBytes: maximumLineBytes,
+                                         maximumConnections: maximumConnections,
                                          onDetections: { detections.append($0) }, onMalformed: { malformed.append($0) })
         }
 
@@ -134,6 +135,28 @@ import Testing
         close(descriptor)
         #expect(harness.malformed.values.map(\.line) == [2])
         #expect(harness.malformed.values.first?.reason.contains("longer than") == true)
+    }
+
+    @Test("producers beyond maximumConnections are closed at once and counted; the connected ones go on")
+    func connectionLimit() async throws {
+        let harness = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)), maximumConnections: 2)
+        try harness.receiver.start()
+        defer { harness.stop() }
+        let port = try #require(harness.receiver.listeningPort)
+        let first = TestSocket.connectTCP(port), second = TestSocket.connectTCP(port)
+        defer { close(first); close(second) }
+        #expect(await eventually(timeout: 5) { harness.receiver.statistics.openConnections == 2 })
+        let third = TestSocket.connectTCP(port)
+        defer { close(third) }
+        #expect(await eventually(timeout: 5) { harness.receiver.statistics.refusedConnections == 1 })
+        var byte: UInt8 = 0
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(third, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        #expect(recv(third, &byte, 1, 0) == 0, "the refused producer's connection is closed")
+        TestSocket.send(first, detectionLine(frame: 1))
+        TestSocket.send(second, detectionLine(frame: 2))
+        #expect(await eventually(timeout: 5) { harness.detections.count == 2 })
+        #expect(harness.receiver.statistics.openConnections == 2)
     }
 
     @Test("a byte order mark at the start of a connection or file is skipped; CR-only and CRLF lines are lines")
