@@ -122,12 +122,22 @@ import Testing
         #expect(throws: LiveError.notLoopback(stream: "cam1", address: "0.0.0.0:0")) { try open.receiver.start() }
     }
 
+    /// A started receiver on a free loopback TCP port, and that port (stop the harness when done).
+    static func startedOnLoopback(maximumLineBytes: Int = 1 << 20, maximumConnections: Int = 64) throws -> (Harness, UInt16) {
+        let harness = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)), maximumLineBytes: maximumLineBytes,
+                              maximumConnections: maximumConnections)
+        try harness.receiver.start()
+        guard let port = harness.receiver.listeningPort else {
+            harness.stop()
+            throw TestFailure("the receiver has no listening port")
+        }
+        return (harness, port)
+    }
+
     @Test("a line over the length limit is counted as malformed and the connection goes on")
     func longLine() async throws {
-        let harness = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)), maximumLineBytes: 256)
-        try harness.receiver.start()
+        let (harness, port) = try Self.startedOnLoopback(maximumLineBytes: 256)
         defer { harness.stop() }
-        let port = try #require(harness.receiver.listeningPort)
         let descriptor = TestSocket.connectTCP(port)
         #expect(descriptor >= 0)
         TestSocket.send(descriptor, detectionLine(frame: 1) + String(repeating: "x", count: 100_000) + "\n" + detectionLine(frame: 2))
@@ -139,10 +149,8 @@ import Testing
 
     @Test("producers beyond maximumConnections are closed at once and counted; the connected ones go on")
     func connectionLimit() async throws {
-        let harness = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)), maximumConnections: 2)
-        try harness.receiver.start()
+        let (harness, port) = try Self.startedOnLoopback(maximumConnections: 2)
         defer { harness.stop() }
-        let port = try #require(harness.receiver.listeningPort)
         let first = TestSocket.connectTCP(port), second = TestSocket.connectTCP(port)
         defer { close(first); close(second) }
         #expect(await eventually(timeout: 5) { harness.receiver.statistics.openConnections == 2 })
