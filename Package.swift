@@ -11,6 +11,13 @@ let vectorISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .un
 let vectorISA: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
+// Fuzzing (`Fuzz/run.sh TARGET SECONDS`): with PARD_FUZZ=1 in the environment the parsing modules are built
+// with libFuzzer's coverage and AddressSanitizer, and the package gains `pard-fuzz` (libFuzzer's driver over
+// PardFuzzing), optimised (-O: several times the executions per second of a debug build). Plain
+// `swift build` and `swift test` never see either.
+let fuzzing = Context.environment["PARD_FUZZ"] == "1"
+let fuzzed: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address", "-O"])] : []
+
 let package = Package(
     name: "pard",
     platforms: [.macOS(.v14)],
@@ -38,9 +45,9 @@ let package = Package(
         .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
 
         // Reading checkpoints and tensor files (zip, pickle, safetensors, npy). Knows nothing of the model.
-        .target(name: "PardCheckpoint"),
+        .target(name: "PardCheckpoint", swiftSettings: fuzzed),
         // CLIP's byte-level BPE tokenizer.
-        .target(name: "CLIPTokenizer"),
+        .target(name: "CLIPTokenizer", swiftSettings: fuzzed),
         // Attribute sets: names, sentences, exclusive groups, labels over a threshold.
         .target(name: "PARAttributes"),
         // Shared by every test target: fixture paths, checkpoint rewriting.
@@ -49,7 +56,7 @@ let package = Package(
         .target(name: "PromptPAR", dependencies: ["COpenBLAS", "COneDNN", "PardCheckpoint", "CLIPTokenizer", "PARAttributes"],
                 swiftSettings: vectorISA),
         // FFmpeg decoding, detections, crops. Knows nothing of the model.
-        .target(name: "PardVideo", dependencies: ["CFFmpeg"]),
+        .target(name: "PardVideo", dependencies: ["CFFmpeg"], swiftSettings: fuzzed),
         // Joins video and model: batching, tracks, events.
         .target(name: "PardPipeline", dependencies: ["PromptPAR", "PardVideo", "PARAttributes", "PardCheckpoint"]),
         // Events to an MQTT broker (libmosquitto): the sink, its on-disk spool, its connection thread.
@@ -64,7 +71,11 @@ let package = Package(
                                                    .product(name: "Prometheus", package: "swift-prometheus"),
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                                                   .product(name: "UnixSignals", package: "swift-service-lifecycle")]),
+                                                   .product(name: "UnixSignals", package: "swift-service-lifecycle")],
+                swiftSettings: fuzzed),
+        // The parsers of untrusted input as fuzz targets: what `pard-fuzz` drives and the regression tests replay.
+        .target(name: "PardFuzzing", dependencies: ["PardVideo", "PardCheckpoint", "CLIPTokenizer", "PardDaemon"],
+                swiftSettings: fuzzed),
         .executableTarget(name: "pard", dependencies: [
             "PardDaemon", "PardMQTT",
             .product(name: "Logging", package: "swift-log"),
@@ -84,6 +95,16 @@ let package = Package(
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                                                            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PardFuzzingTests", dependencies: ["PardFuzzing", "PardTestSupport"]),
         .testTarget(name: "PardCLITests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
     ]
 )
+
+if fuzzing {
+    package.targets += [
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        // lld: gold stops with an internal error on the sanitizer runtimes' debug information.
+        .executableTarget(name: "pard-fuzz", dependencies: ["PardFuzzing", "CFuzzerDriver"], path: "Fuzz/Harness",
+                          swiftSettings: fuzzed, linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])]),
+    ]
+}

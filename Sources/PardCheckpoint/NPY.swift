@@ -12,6 +12,10 @@ public struct NPYArray: Sendable, Equatable {
 /// 3.0), a Python dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (13, 26), }`, then
 /// the data. Reads little-endian C-order `f2`, `f4`, `f8`, `i1`-`i8`, `u1`, `b1` as Float; writes `<f4`.
 public enum NPY {
+    /// The largest header read: 64 KiB, what version 1.0's 16-bit length allows (numpy itself refuses
+    /// headers over 10,000 bytes by default); versions 2 and 3 could claim 4 GiB.
+    public static let maximumHeaderBytes = 1 << 16
+
     /// Reads the array at `path`.
     public static func read(_ path: String) throws(CheckpointError) -> NPYArray {
         try MappedFile(path: path).contents.withUnsafeBytes { (b) throws(CheckpointError) in try read(b, file: path) }
@@ -29,6 +33,9 @@ public enum NPY {
             guard let n = b.le(UInt32.self, at: 8) else { throw .truncated(file: file, "npy header length") }
             headerLength = Int(n); start = 12
         default: throw .malformedHeader(file: file, "npy version \(major).\(b[7]) is not supported")
+        }
+        guard headerLength <= maximumHeaderBytes else {
+            throw .malformedHeader(file: file, "npy header of \(headerLength) bytes is larger than the limit of \(maximumHeaderBytes) bytes (NPY.maximumHeaderBytes)")
         }
         guard let text = b.slice(start, headerLength) else { throw .truncated(file: file, "npy header ends past end of file") }
         let header = String(decoding: text, as: UTF8.self)

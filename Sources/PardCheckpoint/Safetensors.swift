@@ -25,12 +25,20 @@ public final class SafetensorsFile: TensorSource {
 
     public var path: String { file.path }
 
+    /// The largest JSON header read: 100 MB, the limit of the reference implementation (`safetensors`'
+    /// `MAX_HEADER_SIZE`). Decoding copies it and builds its objects: a few times its size in memory.
+    public static let maximumHeaderBytes = 100_000_000
+
     /// Maps and indexes the file at `path`.
     public init(path: String) throws(CheckpointError) {
         let file = try MappedFile(path: path)
         self.file = file
         let b = file.raw
         guard let n64 = b.le(UInt64.self, at: 0) else { throw .truncated(file: path, "no safetensors header length") }
+        guard n64 <= UInt64(Self.maximumHeaderBytes) else {
+            throw .malformedHeader(file: path, "safetensors header of \(n64) bytes is larger than the limit of "
+                                   + "\(Self.maximumHeaderBytes) bytes (SafetensorsFile.maximumHeaderBytes)")
+        }
         guard let n = Int(exactly: n64), n <= b.count - 8, let json = b.slice(8, n) else {
             throw .truncated(file: path, "safetensors header of \(n64) bytes ends past end of file")
         }

@@ -21,6 +21,10 @@ public final class TorchCheckpoint: TensorSource {
         let dataOffset: Int  // of storage element 0, bytes from the start of the file
     }
 
+    /// The largest `data.pkl` parsed: 64 MiB (a ViT-L checkpoint's is under 100 KiB). Parsing keeps the
+    /// pickle's objects, some tens of bytes each per pickle byte at worst, so well under 4 GiB.
+    public static let maximumPickleBytes = 64 << 20
+
     /// Most objects visited listing tensors (shared references can make a small pickle a huge tree).
     static let visitBudget = 10_000_000
 
@@ -40,6 +44,11 @@ public final class TorchCheckpoint: TensorSource {
             guard text == "little" else {
                 throw .malformedHeader(file: path, "\(order.name) says '\(text)'; only little-endian checkpoints are supported")
             }
+        }
+        guard pickle.size <= Self.maximumPickleBytes else {
+            throw .malformedPickle(file: path, entry: pickle.name, offset: 0,
+                                   "pickle of \(pickle.size) bytes is larger than the limit of \(Self.maximumPickleBytes) bytes "
+                                   + "(TorchCheckpoint.maximumPickleBytes)")
         }
         try archive.verifyChecksum(pickle)
         let root = try PickleReader.parse(try archive.data(pickle).view, file: path, entry: pickle.name)

@@ -26,6 +26,11 @@ public final class ZipArchive: Sendable {
     public let entries: [ZipEntry]
     private let index: [String: Int]
 
+    /// The largest central directory read: 64 MiB, some 700,000 entries of torch.save's names (a checkpoint
+    /// has a few thousand). Indexing keeps about twice the directory's size in memory (entry records and
+    /// names), so an archive costs at most ~128 MiB here whatever it claims.
+    public static let maximumCentralDirectoryBytes = 64 << 20
+
     /// The path as given, for messages.
     public var path: String { file.path }
 
@@ -45,11 +50,18 @@ public final class ZipArchive: Sendable {
             throw .notZip(file: path)
         }
         let (cdOffset, cdSize, count) = try Self.endOfCentralDirectory(b, path: path)
+        guard cdSize <= Self.maximumCentralDirectoryBytes else {
+            throw .malformedZip(file: path, "zip central directory of \(cdSize) bytes is larger than the limit of "
+                                + "\(Self.maximumCentralDirectoryBytes) bytes (ZipArchive.maximumCentralDirectoryBytes)")
+        }
+        guard count <= cdSize / 46 else {  // each header is at least 46 bytes
+            throw .malformedZip(file: path, "zip central directory of \(cdSize) bytes cannot hold the \(count) entries it claims")
+        }
         guard cdOffset <= b.count, cdSize <= b.count - cdOffset else {
             throw .truncated(file: path, "zip central directory ends past end of file")
         }
         var entries: [ZipEntry] = [], index: [String: Int] = [:]
-        entries.reserveCapacity(min(count, 1 << 20))
+        entries.reserveCapacity(count)
         var p = cdOffset
         for _ in 0..<count {
             let entry = try Self.centralEntry(b, at: &p, end: cdOffset + cdSize, path: path)

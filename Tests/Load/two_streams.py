@@ -210,12 +210,17 @@ class Server:
 # pard -------------------------------------------------------------------------------------------------
 
 def write_config(path, arguments, work, servers, metrics_port):
-    lines = [
-        "# Written by Tests/Load/two_streams.py",
-        "model:",
-        f"  checkpoint: {json.dumps(arguments.checkpoint)}",
-        f"  batch_size: {arguments.batch}",
-        f"  threads: {arguments.threads}",
+    write_pard_config(path, "Tests/Load/two_streams.py", arguments.checkpoint,
+                      [f"batch_size: {arguments.batch}", f"threads: {arguments.threads}"], work, servers, metrics_port,
+                      [f"track_interval: {arguments.track_interval}"])
+
+
+def write_pard_config(path, writer, checkpoint, model_lines, work, servers, metrics_port, stream_lines):
+    """A `pard run` configuration for one stream per server (named STREAMS, detections on `<work>/<name>.sock`),
+    events into `<work>/events.jsonl`; `model_lines` and `stream_lines` are further keys, one per line."""
+    lines = [f"# Written by {writer}", "model:", f"  checkpoint: {json.dumps(checkpoint)}"]
+    lines += ["  " + line for line in model_lines]
+    lines += [
         "output:",
         f"  events: {json.dumps(os.path.join(work, 'events.jsonl'))}",
         "metrics:",
@@ -227,8 +232,8 @@ def write_config(path, arguments, work, servers, metrics_port):
             f"  - name: {name}",
             f"    url: {server.url}",
             f"    detections: {json.dumps('unix:' + os.path.join(work, name + '.sock'))}",
-            f"    track_interval: {arguments.track_interval}",
         ]
+        lines += ["    " + line for line in stream_lines]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 

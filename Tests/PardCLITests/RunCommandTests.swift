@@ -55,7 +55,10 @@ import Testing
     static func freePort() -> Int { Int.random(in: 20000...40000) }
 
     /// `GET path` on loopback (the server closes the connection after the response); the body.
-    static func httpGet(port: Int, path: String) -> String? {
+    static func httpGet(port: Int, path: String) -> String? { httpGetWithStatus(port: port, path: path)?.body }
+
+    /// `GET path` on loopback: the status code of the response and its body; nil when nothing answers.
+    static func httpGetWithStatus(port: Int, path: String) -> (status: Int, body: String)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -77,7 +80,9 @@ import Testing
             data += buf[0..<n]
         }
         let text = String(decoding: data, as: UTF8.self)
-        return text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        // "HTTP/1.1 503 Service Unavailable"
+        let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n"))
     }
 
     /// A unix-socket detection producer.

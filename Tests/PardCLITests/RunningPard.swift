@@ -17,10 +17,12 @@ final class RunningPard {
     /// `output` is added to the `output:` mapping as it is (indented by 2 spaces), e.g. an `mqtt:` block;
     /// `source` replaces the stream's source keys (`url`, `realtime`, `loop`, ...), one per line;
     /// `model` adds keys to the `model:` mapping, one per line; `inference` is added at the top level as
-    /// it is (e.g. an `inference:` block); `namespace`: run in that network namespace (`ip netns exec`).
+    /// it is (e.g. an `inference:` block); `namespace`: run in that network namespace (`ip netns exec`);
+    /// `otherStreams` are further items of the `streams:` list as they are (indented by 2 spaces, `- name: ...`).
     init(events: String? = nil, trackInterval: Double = 0, frameBuffer: Double = 5, shutdownTimeout: Double = 10,
          environment: [String: String] = [:], output: String = "", streamName: String = "cam1",
-         source: String? = nil, model: String = "", inference: String = "", namespace: String? = nil) throws {
+         source: String? = nil, model: String = "", inference: String = "", namespace: String? = nil,
+         otherStreams: String = "") throws {
         tmp = try TemporaryDirectory("pard-run")
         let events = events ?? tmp.path("events.jsonl")
         self.events = events
@@ -48,6 +50,7 @@ final class RunningPard {
             frame_buffer: \(frameBuffer)
             track_interval: \(trackInterval)
             track_timeout: 30
+        \(otherStreams.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         """
         try config.write(toFile: tmp.path("pard.yaml"), atomically: true, encoding: .utf8)
         process.executableURL = PardProcess.executable

@@ -13,9 +13,10 @@ import Testing
         let malformed = Recorder<DetectionReceiver.Malformed>()
         let receiver: DetectionReceiver
 
-        init(_ source: DetectionSource, maximumLineBytes: Int = 1 << 20) {
+        init(_ source: DetectionSource, maximumLineBytes: Int = 1 << 20, maximumConnections: Int = 64) {
             let detections = self.detections, malformed = self.malformed
             receiver = DetectionReceiver(stream: "cam1", source: source, maximumLineBytes: maximumLineBytes,
+                                         maximumConnections: maximumConnections,
                                          onDetections: { detections.append($0) }, onMalformed: { malformed.append($0) })
         }
 
@@ -121,12 +122,22 @@ import Testing
         #expect(throws: LiveError.notLoopback(stream: "cam1", address: "0.0.0.0:0")) { try open.receiver.start() }
     }
 
+    /// A started receiver on a free loopback TCP port, and that port (stop the harness when done).
+    static func startedOnLoopback(maximumLineBytes: Int = 1 << 20, maximumConnections: Int = 64) throws -> (Harness, UInt16) {
+        let harness = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)), maximumLineBytes: maximumLineBytes,
+                              maximumConnections: maximumConnections)
+        try harness.receiver.start()
+        guard let port = harness.receiver.listeningPort else {
+            harness.stop()
+            throw TestFailure("the receiver has no listening port")
+        }
+        return (harness, port)
+    }
+
     @Test("a line over the length limit is counted as malformed and the connection goes on")
     func longLine() async throws {
-        let harness = Harness(.tcp(ListenAddress(host: "127.0.0.1", port: 0)), maximumLineBytes: 256)
-        try harness.receiver.start()
+        let (harness, port) = try Self.startedOnLoopback(maximumLineBytes: 256)
         defer { harness.stop() }
-        let port = try #require(harness.receiver.listeningPort)
         let descriptor = TestSocket.connectTCP(port)
         #expect(descriptor >= 0)
         TestSocket.send(descriptor, detectionLine(frame: 1) + String(repeating: "x", count: 100_000) + "\n" + detectionLine(frame: 2))
@@ -134,6 +145,26 @@ import Testing
         close(descriptor)
         #expect(harness.malformed.values.map(\.line) == [2])
         #expect(harness.malformed.values.first?.reason.contains("longer than") == true)
+    }
+
+    @Test("producers beyond maximumConnections are closed at once and counted; the connected ones go on")
+    func connectionLimit() async throws {
+        let (harness, port) = try Self.startedOnLoopback(maximumConnections: 2)
+        defer { harness.stop() }
+        let first = TestSocket.connectTCP(port), second = TestSocket.connectTCP(port)
+        defer { close(first); close(second) }
+        #expect(await eventually(timeout: 5) { harness.receiver.statistics.openConnections == 2 })
+        let third = TestSocket.connectTCP(port)
+        defer { close(third) }
+        #expect(await eventually(timeout: 5) { harness.receiver.statistics.refusedConnections == 1 })
+        var byte: UInt8 = 0
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(third, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        #expect(recv(third, &byte, 1, 0) == 0, "the refused producer's connection is closed")
+        TestSocket.send(first, detectionLine(frame: 1))
+        TestSocket.send(second, detectionLine(frame: 2))
+        #expect(await eventually(timeout: 5) { harness.detections.count == 2 })
+        #expect(harness.receiver.statistics.openConnections == 2)
     }
 
     @Test("a byte order mark at the start of a connection or file is skipped; CR-only and CRLF lines are lines")

@@ -7,6 +7,9 @@ import PardVideo
 /// - `onFrame` receives every frame, on the stream's own thread, in order; it should hand the frame on
 ///   quickly (into a `FrameBuffer`, say): while it runs, the stream does not read the network.
 /// - `onState` receives each state change once (see `LiveStreamState`), on the stream's thread.
+/// - `onConnectFailure` receives the reason of every attempt to open the source that failed (refused,
+///   unreachable, no answer within twice the timeout, not a stream), on the stream's thread; `down` is
+///   reported once per outage, this once per attempt.
 /// - A stalled source (no frame within `timeout`) is abandoned through FFmpeg's interrupt callback; a
 ///   closed connection ends at once. Both count as `down` and lead to a reconnection.
 /// - Nothing one stream does touches another: each has its own thread, decoder and counters.
@@ -18,6 +21,7 @@ public final class LiveStream: @unchecked Sendable {
 
     private let onFrame: @Sendable (LiveFrame) -> Void
     private let onState: @Sendable (LiveStreamState) -> Void
+    private let onConnectFailure: @Sendable (String) -> Void
     private let lock = NSLock()
     private var stats = LiveStreamStatistics()
     private var reportedAny = false
@@ -27,10 +31,12 @@ public final class LiveStream: @unchecked Sendable {
 
     /// A stream that does nothing until `start()`.
     public init(options: LiveStreamOptions, onFrame: @escaping @Sendable (LiveFrame) -> Void,
-                onState: @escaping @Sendable (LiveStreamState) -> Void = { _ in }) {
+                onState: @escaping @Sendable (LiveStreamState) -> Void = { _ in },
+                onConnectFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.options = options
         self.onFrame = onFrame
         self.onState = onState
+        self.onConnectFailure = onConnectFailure
         watchdog = StallWatchdog(stop: stopSignal)
     }
 
@@ -133,7 +139,12 @@ public final class LiveStream: @unchecked Sendable {
                 defer { watchdog.disarm() }
                 decoder = try VideoDecoder(url: options.url, options: decoderOptions())
             } catch {
-                return failure(error, upSince: upSince)
+                let ending = failure(error, upSince: upSince)
+                if case .failed(let reason, _) = ending {
+                    update { $0.connectFailures += 1 }
+                    onConnectFailure(reason)
+                }
+                return ending
             }
             progress.numbering.beginSegment(frameRate: decoder.frameRate)
             var passFrames = 0

@@ -94,6 +94,8 @@ public struct LiveStreamStatistics: Sendable, Equatable {
     public var reconnects: Int = 0
     /// Attempts to open the source that failed, or connections lost, in all.
     public var failures: Int = 0
+    /// Attempts to open the source that failed (refused, unreachable, no answer, not a stream).
+    public var connectFailures: Int = 0
     /// Passes over a looping file started after the first.
     public var loops: Int = 0
     /// Packets the decoder dropped as corrupt, over all connections.

@@ -18,6 +18,8 @@ public final class DaemonMetrics: Sendable {
         public let skippedByInterval: Counter
         public let cropsClassified: Counter
         public let reconnects: Counter
+        /// Attempts to open the stream that failed (`LiveStream`'s `onConnectFailure`).
+        public let connectFailures: Counter
         /// 1 while frames arrive, 0 otherwise.
         public let up: Gauge
     }
@@ -80,6 +82,8 @@ public final class DaemonMetrics: Sendable {
             skippedByInterval: counter("pard_boxes_skipped_total", "Tracked boxes not classified because of the track interval."),
             cropsClassified: counter("pard_crops_classified_total", "Crops classified."),
             reconnects: counter("pard_stream_reconnects_total", "Reconnections after the stream went down."),
+            connectFailures: counter("pard_stream_connect_failures_total",
+                                     "Attempts to open the stream that failed (refused, unreachable, no answer, not a stream)."),
             up: registry.makeGauge(name: "pard_stream_up", labels: l, help: "1 while the stream delivers frames."))
     }
 

@@ -106,18 +106,21 @@ public final class DaemonRuntime {
         .init(service: s, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
     }
 
-    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O). With remote
-    /// inference (`nats`), a lost NATS connection makes `/healthz` fail too.
+    /// `/metrics` and `/healthz` on the configured address (on Swift's pool: it only does I/O). `/healthz` is
+    /// 200 while every stream is up or connecting (at least one up), events are written and, with remote
+    /// inference (`nats`), NATS is connected; otherwise 503, naming each down stream with its reason:
+    /// `1 of 2 streams up; stream door: down: Connection refused`.
     private func metricsEndpoint(streams: [StreamInput], events: EventHealth,
                                  nats: NATSConnection?) -> ServiceGroupConfiguration.ServiceConfiguration? {
         guard let listen = config.metrics.listen else { return nil }
         let total = streams.count
         return service(MetricsServer.application(host: listen.host, port: Int(listen.port), metrics: metrics, health: {
             let up = streams.filter(\.state.up).count
-            var text = "\(up) of \(total) streams up"
-            if let nats, !nats.isConnected { text += "; NATS \(nats.server): not connected" }
-            guard let failure = events.currentFailure else { return (up > 0 && nats?.isConnected != false, text) }
-            return (false, "\(text); events failing: \(failure)")
+            let down = streams.compactMap { input in input.state.downReason.map { "stream \(input.config.name): \($0)" } }
+            let natsDown = nats.flatMap { $0.isConnected ? nil : "NATS \($0.server): not connected" }
+            let failure = events.currentFailure.map { "events failing: \($0)" }
+            let text = (["\(up) of \(total) streams up"] + down + [natsDown, failure].compactMap { $0 }).joined(separator: "; ")
+            return (up > 0 && down.isEmpty && natsDown == nil && failure == nil, text)
         }, logger: logger))
     }
 }

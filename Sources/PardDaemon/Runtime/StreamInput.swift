@@ -27,7 +27,7 @@ final class StreamInput: Sendable {
         live = LiveStream(options: LiveStreamOptions(config), onFrame: { frame in
             metrics.framesDecoded.increment()
             buffer.append(frame)
-        }, onState: { state.changed($0); onState($0) })
+        }, onState: { state.changed($0); onState($0) }, onConnectFailure: { _ in metrics.connectFailures.increment() })
         receiver = DetectionReceiver(stream: config.name, source: config.detections, onDetections: { intake.receive($0) },
                                      onMalformed: { bad in
             metrics.detectionsMalformed.increment()
@@ -53,6 +53,7 @@ final class StreamUpState: @unchecked Sendable {  // under `lock`
     private let lock = NSLock()
     private var isUp = false
     private var everUp = false
+    private var current: LiveStreamState = .connecting
 
     init(name: String, metrics: DaemonMetrics.Stream, logger: Logger) {
         self.name = name
@@ -62,8 +63,17 @@ final class StreamUpState: @unchecked Sendable {  // under `lock`
 
     var up: Bool { lock.lock(); defer { lock.unlock() }; return isUp }
 
+    /// `down: <reason>` while the stream is down (the reason names no credentials), else nil.
+    var downReason: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        if case .down = current { return "\(current)" }
+        return nil
+    }
+
     func changed(_ state: LiveStreamState) {
         lock.lock()
+        current = state
         isUp = state.isUp
         let reconnected = state.isUp && everUp
         if state.isUp { everUp = true }
