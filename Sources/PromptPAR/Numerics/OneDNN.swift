@@ -45,6 +45,20 @@ public enum OneDNN {
     /// AVX2 or better (the int8 `vpmaddubsw` path).
     public static var hasAVX2: Bool { isaBits & dnnl_cpu_isa_avx2.rawValue == dnnl_cpu_isa_avx2.rawValue }
 
+    /// Debian's oneDNN is built without `DNNL_ENABLE_CONCURRENT_EXEC`: every primitive of the process
+    /// shares one library-managed scratchpad, so two primitives executing at once from two threads
+    /// corrupt each other's intermediate results (seen: NaN activations when two models ran side by
+    /// side). Every execution holds this lock; one model's inference thread never waits on it, and a
+    /// primitive still runs on all of `threads`.
+    static let executionLock = NSLock()
+
+    /// Executes `primitive` with `args` on `stream` and waits for it, under `executionLock`.
+    static func execute(_ primitive: dnnl_primitive_t?, _ stream: dnnl_stream_t?, _ args: inout [dnnl_exec_arg_t]) -> Bool {
+        executionLock.withLock {
+            dnnl_primitive_execute(primitive, stream, Int32(args.count), &args) == dnnl_success && dnnl_stream_wait(stream) == dnnl_success
+        }
+    }
+
     /// Runs `body` with the OpenMP thread count of this thread set to `threads`.
     @inline(__always)
     static func applyThreads() {
@@ -234,8 +248,7 @@ final class ReducedWeights: @unchecked Sendable {
         defer { dnnl_stream_destroy(stream) }
         OneDNN.applyThreads()
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: src), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: dst)]
-        guard dnnl_primitive_execute(r, stream, 2, &args) == dnnl_success else { return false }
-        return dnnl_stream_wait(stream) == dnnl_success
+        return OneDNN.execute(r, stream, &args)
     }
 
     /// Bytes of weights held.
@@ -323,7 +336,7 @@ final class ReducedWeights: @unchecked Sendable {
         OneDNN.applyThreads()
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: sm), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: memory),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dm)]
-        guard dnnl_primitive_execute(prim, stream, 3, &args) == dnnl_success, dnnl_stream_wait(stream) == dnnl_success else {
+        guard OneDNN.execute(prim, stream, &args) else {
             fatalError("oneDNN: executing a \(kind) product (m=\(m) n=\(n) k=\(k)) failed")
         }
     }

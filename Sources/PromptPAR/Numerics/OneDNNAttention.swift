@@ -202,7 +202,7 @@ enum OneDNNAttention {
         defer { dnnl_memory_destroy(sm); dnnl_memory_destroy(wm); dnnl_memory_destroy(dm) }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: sm), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wm),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dm)]
-        guard dnnl_primitive_execute(primitive, stream, 3, &args) == dnnl_success, dnnl_stream_wait(stream) == dnnl_success else {
+        guard OneDNN.execute(primitive, stream, &args) else {
             fatalError("oneDNN: executing an attention product failed")
         }
     }
