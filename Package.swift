@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "PardPipelineTests", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardMQTTTests", dependencies: ["PardMQTT", "PardPipeline", "PardTestSupport",
                                                          .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardMQTT", "PardPipeline", "PardVideo", "PromptPAR", "PardTestSupport",
+        .testTarget(name: "PardDaemonTests", dependencies: ["PardDaemon", "PardMQTT", "PardNATS", "PardPipeline", "PardVideo", "PromptPAR", "PardTestSupport",
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                                                            .product(name: "Logging", package: "swift-log")]),

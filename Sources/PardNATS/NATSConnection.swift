@@ -198,22 +198,47 @@ public final class NATSPullSubscription: @unchecked Sendable {  // libnats subsc
 
     deinit { natsSubscription_Destroy(subscription) }
 
-    /// Up to `max` messages, waiting at most `timeout` seconds (fewer, or none, when that runs out).
-    /// - Throws: `NATSError` naming the subject when the connection is down or the consumer is gone.
-    public func fetch(max: Int, timeout: Double) throws(NATSError) -> [NATSMessage] {
-        var list = natsMsgList()
-        var jerr = jsErrCode(0)
-        let s = natsSubscription_Fetch(&list, subscription, Int32(Swift.max(1, max)), Swift.max(1, Int64(timeout * 1000)), &jerr)
+    /// Up to `max` messages: waits at most `timeout` seconds for the first, then for each next one at most
+    /// `linger` seconds (nil: until the `timeout` deadline). Fewer, or none, when that runs out.
+    ///
+    /// One message per pull request: libnats 3.4's `natsSubscription_Fetch` writes past its message array
+    /// when asked for a batch of B while the subscription already holds c >= B/2 messages (deliveries of an
+    /// earlier request that came after the caller stopped waiting, as after a reconnection), which crashed
+    /// workers with "free(): invalid next size" (fixed upstream in nats.c #749, v3.8.2; Debian 12 has 3.4.1).
+    /// A batch of 1 cannot overrun; it costs a round trip per message that is not already here.
+    /// - Throws: `NATSError` naming the subject when the connection is down or the consumer is gone and
+    ///   no message was taken.
+    public func fetch(max: Int, timeout: Double, linger: Double? = nil) throws(NATSError) -> [NATSMessage] {
+        let deadline = ContinuousClock.now + .milliseconds(Swift.max(1, Int64(timeout * 1000)))
         var messages: [NATSMessage] = []
-        if let msgs = list.Msgs {
-            for i in 0..<Int(list.Count) {
-                guard let m = msgs[i] else { continue }
-                msgs[i] = nil  // ours now: natsMsgList_Destroy leaves it alone
-                messages.append(NATSMessage(m))
+        while messages.count < Swift.max(1, max) {
+            let untilDeadline = ContinuousClock.now.duration(to: deadline)
+            var wait = Double(untilDeadline.components.seconds) + Double(untilDeadline.components.attoseconds) * 1e-18
+            if !messages.isEmpty, let linger { wait = Swift.min(wait, linger) }
+            guard wait > 0 || messages.isEmpty else { break }
+            do {
+                guard let message = try fetchOne(timeout: Swift.max(0.001, wait)) else { break }
+                messages.append(message)
+            } catch {
+                if messages.isEmpty { throw error }
+                break  // what was taken is handed out (and acknowledged by the caller)
             }
         }
+        return messages
+    }
+
+    /// One message within `timeout` seconds (nil when none came).
+    private func fetchOne(timeout: Double) throws(NATSError) -> NATSMessage? {
+        var list = natsMsgList()
+        var jerr = jsErrCode(0)
+        let s = natsSubscription_Fetch(&list, subscription, 1, Swift.max(1, Int64(timeout * 1000)), &jerr)
+        var message: NATSMessage?
+        if s == NATS_OK, let msgs = list.Msgs, list.Count > 0, let m = msgs[0] {
+            msgs[0] = nil  // ours now: natsMsgList_Destroy leaves it alone
+            message = NATSMessage(m)
+        }
         natsMsgList_Destroy(&list)
-        if s == NATS_OK || s == NATS_TIMEOUT || !messages.isEmpty { return messages }
+        if s == NATS_OK || s == NATS_TIMEOUT { return message }
         throw NATSError("fetch", server: server, subject: subject, s, jsCode: jerr)
     }
 }
