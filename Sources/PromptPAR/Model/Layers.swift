@@ -38,38 +38,35 @@ public struct Linear: Sendable {
                activation: Activation? = nil) {
         guard rows > 0 else { return }
         let ldo = ldo ?? outFeatures
-        if let reduced {
-            reduced.abT(m: rows, a: x, lda: ldx ?? inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
-        } else {
+        let n = outFeatures
+        if activation != nil { precondition(ldo == n, "activation needs a contiguous output") }
+        // The loader gives every MLP layer a bias (`Linear(... bias: true)` in both models).
+        let bias = activation != nil ? (self.bias ?? [Float](repeating: 0, count: n)) : self.bias
+        bias.withUnsafeBufferPointerOrNil { b in
+            /// Bias and activation of one output row of `n` floats.
+            func finish(_ row: UnsafeMutablePointer<Float>) {
+                guard let b else { return }
+                switch activation {
+                case .quickGELU: Elementwise.biasQuickGELU(row, rows: 1, n: n, bias: b)
+                case .gelu: Elementwise.biasGELU(row, rows: 1, n: n, bias: b)
+                case nil: Elementwise.addBias(row, rows: 1, n: n, bias: b)
+                }
+            }
+            if let reduced {
+                // On oneDNN's threads, each row finished as soon as it is dequantised (in cache).
+                reduced.abT(m: rows, a: x, lda: ldx ?? inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo, epilogue: finish)
+                return
+            }
             weight.withUnsafeBufferPointer { w in
                 GEMM.abT(m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx ?? inFeatures,
                          b: w.baseAddress!, ldb: inFeatures, beta: accumulate ? 1 : 0, c: out, ldc: ldo)
             }
-        }
-        // Bias and activation row by row; split over oneDNN's threads when the product ran there.
-        let n = outFeatures
-        func rowsOf(_ body: (Range<Int>) -> Void) { reduced == nil ? body(0..<rows) : TeamParallel.rows(rows, body) }
-        if let activation {
-            // The loader gives every MLP layer a bias (`Linear(... bias: true)` in both models).
-            let bias = self.bias ?? [Float](repeating: 0, count: n)
-            precondition(ldo == n, "activation needs a contiguous output")
-            bias.withUnsafeBufferPointer { b in
-                rowsOf { r in
-                    switch activation {
-                    case .quickGELU: Elementwise.biasQuickGELU(out + r.lowerBound * n, rows: r.count, n: n, bias: b.baseAddress!)
-                    case .gelu: Elementwise.biasGELU(out + r.lowerBound * n, rows: r.count, n: n, bias: b.baseAddress!)
-                    }
-                }
-            }
-        } else if let bias {
-            bias.withUnsafeBufferPointer { b in
-                rowsOf { r in
-                    if ldo == n {
-                        Elementwise.addBias(out + r.lowerBound * n, rows: r.count, n: n, bias: b.baseAddress!)
-                    } else {
-                        for row in r { Elementwise.addBias(out + row * ldo, rows: 1, n: n, bias: b.baseAddress!) }
-                    }
-                }
+            guard let b else { return }
+            switch activation {
+            case .quickGELU: Elementwise.biasQuickGELU(out, rows: rows, n: n, bias: b)
+            case .gelu: Elementwise.biasGELU(out, rows: rows, n: n, bias: b)
+            case nil:
+                if ldo == n { Elementwise.addBias(out, rows: rows, n: n, bias: b) } else { for r in 0..<rows { finish(out + r * ldo) } }
             }
         }
     }
@@ -134,5 +131,13 @@ public struct TransformerBlock: Sendable {
     func flops(seq: Int, queries: Int) -> Int {
         seq * qkv.flopsPerRow + queries * (attnOut.flopsPerRow + fc1.flopsPerRow + fc2.flopsPerRow)
             + 2 * 2 * queries * seq * width
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// The array's base address (nil when there is no array) for the duration of `body`.
+    func withUnsafeBufferPointerOrNil<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

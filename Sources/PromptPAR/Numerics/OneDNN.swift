@@ -258,8 +258,11 @@ final class ReducedWeights: @unchecked Sendable {
     }
 
     /// `c[m,n] = a[m,k] · Wᵀ + beta * c` (beta 0 or 1), like `GEMM.abT`, in this layer's precision;
-    /// `a` rows `lda` apart, `c` rows `ldc` apart. fp32 in and out.
-    func abT(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    /// `a` rows `lda` apart, `c` rows `ldc` apart. fp32 in and out. `epilogue` (a bias, an activation)
+    /// runs on each finished row of `c` (`n` floats) right after it is written, while it is in cache,
+    /// by the thread that wrote it: one pass over the output instead of two or three.
+    func abT(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+             epilogue: (UnsafeMutablePointer<Float>) -> Void = { _ in }) {
         guard m > 0 else { return }
         let pool = ScratchPool.shared, scratch = pool.take()
         defer { pool.give(scratch) }
@@ -291,12 +294,16 @@ final class ReducedWeights: @unchecked Sendable {
         // Output: fp32 (bf16) or dequantised int32 (int8), plus `beta * c`.
         switch kind {
         case .bf16:
-            guard !dstDirect else { return }
+            if dstDirect {
+                TeamParallel.rows(m) { rows in for r in rows { epilogue(c + r * ldc) } }
+                return
+            }
             let d = dst.bindMemory(to: Float.self, capacity: m * n)
             TeamParallel.rows(m) { rows in
                 for r in rows {
                     let o = c + r * ldc, p = d + r * n
                     if beta == 0 { for j in 0..<n { o[j] = p[j] } } else { for j in 0..<n { o[j] = beta * o[j] + p[j] } }
+                    epilogue(o)
                 }
             }
         case .int8:
@@ -308,6 +315,7 @@ final class ReducedWeights: @unchecked Sendable {
                             Int8Quant.dequantizeRow(d + r * n, n: n, rowScale: rowScales[r], rowZero: rowZeros[r],
                                                     columnScales: sw.baseAddress!, columnSums: cs.baseAddress!,
                                                     beta: beta, into: c + r * ldc)
+                            epilogue(c + r * ldc)
                         }
                     }
                 }
