@@ -73,6 +73,7 @@ public final class DaemonRuntime {
         if let http = metricsEndpoint(streams: streams, events: output.health, nats: nats) { services.append(http) }
         services.append(service(inference))
         services += streams.map { service(StreamService(input: $0)) }
+        services.append(service(MemoryTrimService()))
         let total = streams.count
         services.append(service(SystemdService(notifier: SystemdNotifier(), status: {
             "\(streams.filter(\.state.up).count) of \(total) streams up, \(String(format: "%.2f", observer.cropsPerSecond())) crops/s, queue \(pool.depth)"
