@@ -10,6 +10,11 @@ extern int omp_get_num_threads(void);
 /// What `#pragma omp parallel num_threads(n)` compiles to (libgomp's ABI since GCC 4.9): runs
 /// `fn(data)` on `n` threads of oneDNN's own OpenMP team, the caller among them, and returns when all are done.
 extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+/// What `#pragma omp for schedule(dynamic, chunk) nowait` compiles to inside a parallel region: each
+/// call hands the calling thread the next chunk `[*istart, *iend)` of `[start, end)`, false when none is left.
+extern _Bool GOMP_loop_dynamic_start(long start, long end, long incr, long chunk, long *istart, long *iend);
+extern _Bool GOMP_loop_dynamic_next(long *istart, long *iend);
+extern void GOMP_loop_end_nowait(void);
 /// DNNL_MEMORY_ALLOCATE (a cast macro Swift cannot import): "oneDNN allocates the buffer".
 static inline void *pard_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 #endif
