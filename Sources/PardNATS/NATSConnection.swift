@@ -35,10 +35,12 @@ public final class NATSConnection: @unchecked Sendable {  // libnats objects are
         guard s == NATS_OK, let options else { throw NATSError("connect", server: url, s) }
         defer { natsOptions_Destroy(options) }
         // libnats may call back after this object has gone (the closed callback comes from its own thread
-        // once `natsConnection_Close` returned): the box is retained for the process's life (a few bytes).
-        let closure = Unmanaged.passRetained(events).toOpaque()
+        // once `natsConnection_Close` returned): the box is kept for the process's life (a few bytes per
+        // connection; a process makes one), in `EventBox.kept`.
+        EventBox.keep(events)
+        let closure = Unmanaged.passUnretained(events).toOpaque()
         for step in [
-            { let servers = Self.cStrings(url); return natsOptions_SetServers(options, servers.list, servers.count) },
+            { Self.withCStrings(url) { natsOptions_SetServers(options, $0, $1) } },
             { natsOptions_SetName(options, name) },
             { natsOptions_SetMaxReconnect(options, -1) },
             { natsOptions_SetReconnectWait(options, Int64(reconnectWait * 1000)) },
@@ -172,12 +174,12 @@ public final class NATSConnection: @unchecked Sendable {  // libnats objects are
         return NATSPullSubscription(sub, connection: self, subject: subject)
     }
 
-    /// `url` split at commas, for `natsOptions_SetServers` (the strings live for the process: a few bytes, once).
-    private static func cStrings(_ url: String) -> (list: UnsafeMutablePointer<UnsafePointer<CChar>?>, count: Int32) {
-        let parts = url.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(1, parts.count))
-        for (i, part) in parts.enumerated() { list[i] = UnsafePointer(strdup(part)) }
-        return (list, Int32(parts.count))
+    /// `body` with `url` split at commas as C strings (libnats copies them).
+    private static func withCStrings<R>(_ url: String, _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, Int32) -> R) -> R {
+        let parts = url.split(separator: ",").map { strdup($0.trimmingCharacters(in: .whitespaces)) }
+        defer { parts.forEach { free($0) } }
+        var list: [UnsafePointer<CChar>?] = parts.map { $0.map { UnsafePointer($0) } }
+        return list.withUnsafeMutableBufferPointer { body($0.baseAddress!, Int32($0.count)) }
     }
 }
 
@@ -248,4 +250,9 @@ final class EventBox: @unchecked Sendable {  // immutable
     let body: @Sendable (NATSConnection.Event) -> Void
     init(_ body: @escaping @Sendable (NATSConnection.Event) -> Void) { self.body = body }
     func send(_ event: NATSConnection.Event) { body(event) }
+
+    /// Every box made, for the process's life (libnats may call back after its connection is gone).
+    nonisolated(unsafe) private static var kept: [EventBox] = []
+    private static let lock = NSLock()
+    static func keep(_ box: EventBox) { lock.withLock { kept.append(box) } }
 }
