@@ -4,7 +4,7 @@ import PardTestSupport
 import Testing
 
 /// `LiveStream` against a real RTSP server (GStreamer, `Tests/Fixtures/rtsp/serve.py`) on loopback:
-/// frames arrive, a killed server is noticed at once, a frozen one within twice the timeout, and the
+/// frames arrive, a killed server is noticed at once, a frozen one after one timeout of silence, and the
 /// stream reconnects with backoff in both cases. Serialized: the timings are about one stream at a time.
 @Suite(.serialized)
 struct LiveStreamRTSPTests {
@@ -35,6 +35,16 @@ struct LiveStreamRTSPTests {
             stream.stop()
             #expect(stream.join(timeout: seconds), "the stream's thread did not end within \(seconds) s")
         }
+    }
+
+    /// Seconds of the longest gap between arrivals (frames, then the first `down`) from the last frame
+    /// before `instant` on: how long the stream went without news before it reported the loss.
+    static func longestSilence(_ harness: Harness, since instant: Date) -> TimeInterval {
+        let down = harness.downTimes.values.first ?? .distantFuture
+        let times = harness.frames.timed.map(\.at)
+        let start = times.lastIndex { $0 < instant } ?? 0
+        let arrivals = times[start...].filter { $0 < down } + [down]
+        return zip(arrivals, arrivals.dropFirst()).map { $1.timeIntervalSince($0) }.max() ?? .nan
     }
 
     static func options(_ url: String, transport: DaemonConfig.Transport = .tcp, timeout: TimeInterval = 2) -> LiveStreamOptions {
@@ -73,10 +83,11 @@ struct LiveStreamRTSPTests {
 
         server.stop()
         let killed = Date()
-        // The poll may wake late on a busy machine; when the stream reported `down` is what counts.
+        // The poll may wake late on a busy machine; when the stream reported `down` is what counts, and
+        // frames already buffered may still arrive first: no silence near the 10 s timeout before it.
         #expect(await eventually(timeout: 20) { harness.downCount == 1 }, "states: \(harness.states.values)")
-        let noticed = (harness.downTimes.values.first ?? .distantFuture).timeIntervalSince(killed)
-        #expect(noticed < 3, "down after \(noticed) s")
+        let silence = Self.longestSilence(harness, since: killed)
+        #expect(silence < 3, "longest silence before down \(silence) s")
         let numberAtLoss = harness.lastNumber
         // Several failed attempts while the server is away: `down` is still reported once.
         try await Task.sleep(for: .seconds(2))
@@ -97,7 +108,7 @@ struct LiveStreamRTSPTests {
         #expect(frames.last?.connection == 2 && frames.last?.decoded.number ?? 0 < frames.count)
     }
 
-    @Test("a frozen server (SIGSTOP) is noticed within twice the timeout; the stream reconnects after SIGCONT")
+    @Test("a frozen server (SIGSTOP) is noticed after one timeout of silence; the stream reconnects after SIGCONT")
     func frozenServer() async throws {
         let server = RTSPTestServer(arguments: ["--file", Self.clip, "--loop"])
         try await server.start()
@@ -110,10 +121,16 @@ struct LiveStreamRTSPTests {
 
         server.send(SIGSTOP)
         let frozen = Date()
-        #expect(await eventually(timeout: 3 * timeout) { harness.downCount == 1 }, "states: \(harness.states.values)")
-        let noticed = Date().timeIntervalSince(frozen)
-        let lastFrameAt = harness.frames.timed.last?.at.timeIntervalSince(frozen) ?? .nan
-        #expect(noticed <= 2 * timeout, "down after \(noticed) s with a \(timeout) s timeout (last frame at \(lastFrameAt) s)")
+        // Frames already in the socket's buffers still arrive after SIGSTOP (for seconds on a loaded
+        // machine), and the decoder's delayed frames come out with the failure, so the clock that counts
+        // is the silence: the longest gap between arrivals (frames, then `down`) must be one timeout.
+        #expect(await eventually(timeout: 20) { harness.downCount == 1 }, "states: \(harness.states.values)")
+        let down = harness.downTimes.values.first ?? .distantFuture
+        let silence = Self.longestSilence(harness, since: frozen)
+        let figures = "longest silence \(silence) s, down \(down.timeIntervalSince(frozen)) s after SIGSTOP, with a \(timeout) s timeout"
+        print("[frozen server] \(figures)")
+        #expect(silence >= timeout - 0.1, "\(figures): too early")
+        #expect(silence <= timeout + 1, "\(figures): too late")
         if case .down(let reason)? = harness.lastState { #expect(reason.contains("timeout"), "\(reason)") }
         let numberAtLoss = harness.lastNumber
 
