@@ -19,6 +19,11 @@ public struct ProcessSummary: Sendable {
     public var seconds = 0.0
     /// Seconds spent in the model (inference thread).
     public var modelSeconds = 0.0
+    /// Seconds of each of the first `ProcessTally.batchSamples` full batches (as many crops as the
+    /// largest batch run): the steady model speed, comparable with `pard bench`'s median.
+    public var fullBatchSeconds: [Double] = []
+    /// Crops in a full batch (the largest batch run; 0 before any).
+    public var fullBatchCrops = 0
     /// Why decoding stopped before the end; nil when the whole video was processed.
     public var error: String?
     /// What the picture writer did (nil: no pictures asked for).
@@ -28,6 +33,12 @@ public struct ProcessSummary: Sendable {
     public var detectionsWithoutFrame: Int { max(0, boxesRead - boxesMatched) }
     public var cropsPerSecond: Double { seconds > 0 ? Double(cropsClassified) / seconds : 0 }
     public var framesPerSecond: Double { seconds > 0 ? Double(framesDecoded) / seconds : 0 }
+    /// Median seconds of a full batch; nil before any.
+    public var fullBatchMedian: Double? {
+        guard !fullBatchSeconds.isEmpty else { return nil }
+        let sorted = fullBatchSeconds.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
 }
 
 /// Counts what the result stage accounts for into a `ProcessSummary`, and moves the progress display.
@@ -52,5 +63,17 @@ final class ProcessTally: PipelineObserver, InferenceStage.BatchObserver {
         progress?.update(frame: frame, crops: summary.cropsClassified)
     }
 
-    func batchRan(crops: Int, seconds: Double) { summary.modelSeconds += seconds }
+    /// Full batches whose times are kept for the median (16 bytes each: bounded on any video).
+    static let batchSamples = 4096
+
+    func batchRan(crops: Int, seconds: Double) {
+        summary.modelSeconds += seconds
+        if crops > summary.fullBatchCrops {
+            summary.fullBatchCrops = crops
+            summary.fullBatchSeconds.removeAll()
+        }
+        if crops == summary.fullBatchCrops && summary.fullBatchSeconds.count < Self.batchSamples {
+            summary.fullBatchSeconds.append(seconds)
+        }
+    }
 }
