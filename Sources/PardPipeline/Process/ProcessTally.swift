@@ -33,12 +33,6 @@ public struct ProcessSummary: Sendable {
     public var detectionsWithoutFrame: Int { max(0, boxesRead - boxesMatched) }
     public var cropsPerSecond: Double { seconds > 0 ? Double(cropsClassified) / seconds : 0 }
     public var framesPerSecond: Double { seconds > 0 ? Double(framesDecoded) / seconds : 0 }
-    /// Median seconds of a full batch; nil before any.
-    public var fullBatchMedian: Double? {
-        guard !fullBatchSeconds.isEmpty else { return nil }
-        let sorted = fullBatchSeconds.sorted(), middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-    }
 }
 
 /// Counts what the result stage accounts for into a `ProcessSummary`, and moves the progress display.
