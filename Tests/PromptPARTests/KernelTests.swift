@@ -14,6 +14,25 @@ import Testing
         #expect(worst < 3e-7, "max relative error \(worst)")
     }
 
+    /// The softmax that writes bf16 probabilities (the attention of the reduced-precision models) gives
+    /// bit for bit the fp32 softmax rounded by `BF16.convert`, masked columns 0.
+    @Test func softmaxToBF16MatchesSoftmaxThenConversion() {
+        let columns = 45
+        let visible = [2..<9, 20..<44]
+        let x = (0..<columns).map { Float(sin(Double($0) * 1.7)) * 6 }
+        var plain = x, fused = x
+        var want = [UInt16](repeating: 1, count: columns), got = [UInt16](repeating: 1, count: columns)
+        plain.withUnsafeMutableBufferPointer { p in
+            Attention.softmaxRow(p.baseAddress!, columns: columns, visible: visible)
+            want.withUnsafeMutableBufferPointer { BF16.convert(p.baseAddress!, count: columns, into: $0.baseAddress!) }
+        }
+        fused.withUnsafeMutableBufferPointer { f in
+            got.withUnsafeMutableBufferPointer { Attention.softmaxRow(f.baseAddress!, columns: columns, visible: visible, bf16: $0.baseAddress!) }
+        }
+        #expect(got == want)
+        #expect(got[0] == 0 && got[12] == 0 && got[44] == 0 && got[3] != 0)
+    }
+
     @Test func quickGELUMatchesReference() {
         let n = 37
         var x = (0..<(2 * n)).map { Float($0 - n) * 0.31 }

@@ -90,6 +90,37 @@ import Testing
         }
     }
 
+    /// A block of int8 layers through `forwardInt8` (LayerNorm, activation and quantisation fused per
+    /// row) gives bit for bit the residual stream of the layer-by-layer int8 path, for both activations.
+    @Test(arguments: [Activation.quickGELU, .gelu])
+    func fusedInt8BlockMatchesLayerByLayer(_ activation: Activation) throws {
+        let w = 64, heads = 4, hidden = 256, seq = 21, batch = 3
+        var rng = SplitMix(seed: 5)
+        func values(_ count: Int, _ range: ClosedRange<Float>) -> [Float] { (0..<count).map { _ in rng.float(in: range) } }
+        func linear(_ i: Int, _ o: Int) throws -> Linear {
+            try Linear(weight: values(i * o, -0.2...0.2), bias: values(o, -0.1...0.1), inFeatures: i, outFeatures: o)
+                .reduced(to: .int8, name: "test")
+        }
+        func norm() -> LayerNorm { LayerNorm(gamma: values(w, 0.5...1.5), beta: values(w, -0.2...0.2), eps: 1e-5) }
+        var block = TransformerBlock(norm1: norm(), qkv: try linear(w, 3 * w), attnOut: try linear(w, w), norm2: norm(),
+                                     fc1: try linear(w, hidden), fc2: try linear(hidden, w), heads: heads, activation: activation)
+        block.attentionOnOneDNN = true
+        #expect(block.int8Layers != nil)
+        let start = values(batch * seq * w, -2...2)
+        let mask = AttentionMask.full(rows: seq, columns: seq)
+        func run(fused: Bool) -> [Float] {
+            let sizes = BlockScratch.sizes(batch: batch, seq: seq, width: w, hidden: hidden, heads: heads)
+            let ws = Workspace(capacity: Workspace.size(sizes))
+            let scratch = BlockScratch(ws, batch: batch, seq: seq, width: w, hidden: hidden, heads: heads)
+            var x = start
+            x.withUnsafeMutableBufferPointer { block.forward($0.baseAddress!, batch: batch, seq: seq, mask: mask, scratch: scratch, fusedInt8: fused) }
+            return x
+        }
+        let fused = run(fused: true), layered = run(fused: false)
+        #expect(fused == layered, "max |diff| \(zip(fused, layered).map { abs($0 - $1) }.max() ?? 0) (\(OneDNN.isaName))")
+        #expect(Self.maxDiff(fused, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+    }
+
     @Test func bf16ProductMatchesFP32() throws {
         guard OneDNN.isaBits & 0x20 != 0 else { return }
         let m = 29, n = 48, k = 160

@@ -4,10 +4,16 @@ extension TransformerBlock {
     /// Only the query rows `outputRows` of each sequence are computed and updated (keys and values
     /// still come from every row): the fusion's last block needs the attribute rows only. Other rows
     /// are left as they were.
+    ///
+    /// A block of int8 layers computing every row takes `forwardInt8` (the same results in fewer
+    /// passes) unless `fusedInt8` is false (tests compare the two).
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask,
-                 outputRows: Range<Int>? = nil, scratch s: BlockScratch) {
+                 outputRows: Range<Int>? = nil, scratch s: BlockScratch, fusedInt8: Bool = true) {
         let w = width
         let rows = outputRows ?? 0..<seq
+        if fusedInt8, rows == 0..<seq, let layers = int8Layers {
+            return forwardInt8(x, batch: batch, seq: seq, mask: mask, scratch: s, layers: layers)
+        }
         let m = rows.count
         let all = batch * seq
         let scale = 1 / Float(headDim).squareRoot()

@@ -116,6 +116,15 @@ enum Elementwise {
         return m
     }
 
+    /// `out[0..<n] = bf16(row[0..<n] * s)`, rounded to nearest even as `BF16.convert`.
+    @inline(__always)
+    static func scaledToBF16(_ row: UnsafePointer<Float>, _ n: Int, by s: Float, into out: UnsafeMutablePointer<UInt16>) {
+        for i in 0..<n {
+            let b = (row[i] * s).bitPattern
+            out[i] = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
+        }
+    }
+
     /// `row[lo..<hi] *= s`.
     @inline(__always)
     static func scale(_ row: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int, by s: Float) {

@@ -150,7 +150,7 @@ private final class PrimitiveCache: @unchecked Sendable {
 
 /// Per-call buffers (converted activations, int32 products, row scales), reused across calls and
 /// handed to one thread at a time.
-private final class ScratchPool: @unchecked Sendable {
+final class ScratchPool: @unchecked Sendable {
     static let shared = ScratchPool()
     private let lock = NSLock()
     private var free: [Scratch] = []
@@ -323,6 +323,27 @@ final class ReducedWeights: @unchecked Sendable {
         }
     }
 
+    /// int8 only: `a`, already quantised by its producer (`m` rows of `k`), times the weights into
+    /// the int32 products `acc` `[m, n]`; then `finish(rows)` over chunks of rows on oneDNN's threads
+    /// (row `r`'s products at `acc + r * n`).
+    func int8Product(m: Int, a: QuantizedRows, acc: UnsafeMutablePointer<Int32>, finish: (Range<Int>) -> Void) {
+        precondition(kind == .int8 && a.k == k, "int8Product: \(kind) weights of k=\(k), input rows of \(a.k)")
+        guard m > 0 else { return }
+        GEMM.timed { execute(m: m, src: UnsafeMutableRawPointer(a.values), dst: UnsafeMutableRawPointer(acc)) }
+        TeamParallel.rows(m, finish)
+    }
+
+    /// `out[n] = beta * out + y` for row `r` of a product of `a`, `y` the dequantised `acc` (`dequantizeRow`).
+    @inline(__always)
+    func dequantize(_ acc: UnsafePointer<Int32>, row r: Int, of a: QuantizedRows, beta: Float, into out: UnsafeMutablePointer<Float>) {
+        columnScales.withUnsafeBufferPointer { sw in
+            columnSums.withUnsafeBufferPointer { cs in
+                Int8Quant.dequantizeRow(acc, n: n, rowScale: a.scales[r], rowZero: a.zeros[r], columnScales: sw.baseAddress!,
+                                        columnSums: cs.baseAddress!, beta: beta, into: out)
+            }
+        }
+    }
+
     /// Runs the cached primitive: `src` `[m, k]` (bf16 or u8) times the weights into `dst` `[m, n]`
     /// (f32 or s32).
     private func execute(m: Int, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer) {
@@ -348,6 +369,26 @@ final class ReducedWeights: @unchecked Sendable {
             fatalError("oneDNN: executing a \(kind) product (m=\(m) n=\(n) k=\(k)) failed")
         }
     }
+}
+
+/// int8 activations as their producer quantised them (`Int8Quant.quantizeRow`): rows of u8, `k` apart,
+/// each `x ≈ scales[r] * (values[r, :] - zeros[r])`.
+struct QuantizedRows {
+    let values: UnsafeMutablePointer<UInt8>
+    let scales: UnsafeMutablePointer<Float>
+    let zeros: UnsafeMutablePointer<Int32>
+    /// Values per row.
+    let k: Int
+
+    /// Quantises `x` (`count` = `k` floats) into row `r`.
+    @inline(__always)
+    func store(_ x: UnsafePointer<Float>, row r: Int) {
+        let (scale, zero) = Int8Quant.quantizeRow(x, count: k, into: values + r * k)
+        scales[r] = scale; zeros[r] = zero
+    }
+
+    /// The same buffers holding rows of `k` values (they must fit).
+    func reshaped(k: Int) -> QuantizedRows { QuantizedRows(values: values, scales: scales, zeros: zeros, k: k) }
 }
 
 /// fp32 -> bf16 (round to nearest even), the conversion of weights and activations.
@@ -446,8 +487,24 @@ enum Int8Quant {
     @inline(__always)
     static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (Float, Int32) {
         let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(u)
+        // Four independent minima and maxima: one pair waits on its own latency (4 cycles a step).
         var lo8 = SIMD8<Float>(repeating: 0), hi8 = SIMD8<Float>(repeating: 0)
+        var loB = lo8, hiB = hi8, loC = lo8, hiC = hi8, loD = lo8, hiD = hi8
         var i = 0
+        while i + 32 <= count {
+            let a = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let b = raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            let c = raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
+            let d = raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+            lo8.replace(with: a, where: a .< lo8); hi8.replace(with: a, where: a .> hi8)
+            loB.replace(with: b, where: b .< loB); hiB.replace(with: b, where: b .> hiB)
+            loC.replace(with: c, where: c .< loC); hiC.replace(with: c, where: c .> hiC)
+            loD.replace(with: d, where: d .< loD); hiD.replace(with: d, where: d .> hiD)
+            i += 32
+        }
+        lo8.replace(with: loB, where: loB .< lo8); hi8.replace(with: hiB, where: hiB .> hi8)
+        lo8.replace(with: loC, where: loC .< lo8); hi8.replace(with: hiC, where: hiC .> hi8)
+        lo8.replace(with: loD, where: loD .< lo8); hi8.replace(with: hiD, where: hiD .> hi8)
         while i + 8 <= count {
             let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             lo8.replace(with: v, where: v .< lo8); hi8.replace(with: v, where: v .> hi8)
@@ -489,14 +546,21 @@ enum Int8Quant {
         let outRaw = UnsafeMutableRawPointer(out)
         let rs8 = SIMD8<Float>(repeating: rowScale), z8 = SIMD8<Int32>(repeating: rowZero), beta8 = SIMD8<Float>(repeating: beta)
         var j = 0
-        while j + 8 <= n {
+        @inline(__always) func product(_ j: Int) -> SIMD8<Float> {
             let a = accRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Int32>.self)
             let sums = cs.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Int32>.self)
             let scales = sw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-            var y = rs8 * scales * SIMD8<Float>(a &- z8 &* sums)
-            if beta != 0 { y = beta8 * outRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + y }
-            outRaw.storeBytes(of: y, toByteOffset: j * 4, as: SIMD8<Float>.self)
-            j += 8
+            return rs8 * scales * SIMD8<Float>(a &- z8 &* sums)
+        }
+        // Two loops, so that neither tests `beta` per vector.
+        if beta == 0 {
+            while j + 8 <= n { outRaw.storeBytes(of: product(j), toByteOffset: j * 4, as: SIMD8<Float>.self); j += 8 }
+        } else {
+            while j + 8 <= n {
+                let y = beta8 * outRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + product(j)
+                outRaw.storeBytes(of: y, toByteOffset: j * 4, as: SIMD8<Float>.self)
+                j += 8
+            }
         }
         while j < n {
             let y = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j])

@@ -124,10 +124,13 @@ enum OneDNNAttention {
     /// As `Attention.run`, for one sequence: `out[r, h*d ..< (h+1)*d] = softmax(q_h[r] · k_hᵀ * scale +
     /// mask) · v_h`. `scores`: scratch of at least `scratchFloats` floats. `bf16`: q, k, v and the
     /// softmaxed scores rounded to bf16 (the products accumulate in fp32).
+    /// `finishedRow(i, row)` runs on each output row (`width` floats) right after it is written, by
+    /// the thread that wrote it (the int8 block quantises it there, while in cache).
     /// Returns false (nothing written) if oneDNN has no such products; the caller falls back.
     static func run(qkv: UnsafePointer<Float>, seq: Int, width: Int, heads: Int, headDim: Int, scale: Float,
                     mask: AttentionMask, queryRows: Range<Int>,
-                    scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, bf16: Bool = OneDNNAttention.bf16) -> Bool {
+                    scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, bf16: Bool = OneDNNAttention.bf16,
+                    finishedRow: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> Bool {
         let m = queryRows.count
         let group = heads % min(heads, headsPerProduct) == 0 ? min(heads, headsPerProduct) : 1
         guard m > 0, let engine = OneDNN.engine,
@@ -168,8 +171,8 @@ enum OneDNNAttention {
             TeamParallel.rows(group * m) { rows in
                 for gi in rows {
                     let row = scores + gi * seq
-                    Attention.softmaxRow(row, columns: seq, visible: mask.visible[queryRows.lowerBound + gi % m])
-                    if bf16 { BF16.convert(row, count: seq, into: sb.assumingMemoryBound(to: UInt16.self) + gi * seq) }
+                    Attention.softmaxRow(row, columns: seq, visible: mask.visible[queryRows.lowerBound + gi % m],
+                                         bf16: bf16 ? sb.assumingMemoryBound(to: UInt16.self) + gi * seq : nil)
                 }
             }
             // dense[h, i, :] = scores[g, i, :] · v_h
@@ -181,6 +184,7 @@ enum OneDNNAttention {
         TeamParallel.rows(m) { rows in
             for i in rows {
                 for h in 0..<heads { (out + i * width + h * headDim).update(from: dense + (h * m + i) * headDim, count: headDim) }
+                finishedRow?(i, out + i * width)
             }
         }
         return true
