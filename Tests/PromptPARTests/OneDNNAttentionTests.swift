@@ -44,6 +44,37 @@ struct OneDNNAttentionTests {
         #expect(expected.contains { $0 != 0 })
     }
 
+    /// Whole sequences, one (sequence, head) per thread at a time with one-thread products
+    /// (`runBatch`: 2 sequences x 8 heads on two threads), against OpenBLAS one head at a time.
+    @Test(arguments: [false, true])
+    func batchOfSequencesMatchesOpenBLAS(bf16: Bool) throws {
+        if bf16 && OneDNN.isaBits & 0x20 == 0 { return }
+        OneDNN.setThreads(2)
+        let (batch, seq, width, heads) = (2, 33, 128, 8)
+        let headDim = width / heads, scale = 1 / Float(headDim).squareRoot()
+        let qkv = Self.qkv(seq: batch * seq, width: width)
+        let mask = AttentionMask.visual(prompts: 4, regions: 3, grid: 5)
+        var expected = [Float](repeating: 0, count: batch * seq * width), got = expected
+        var scores = [Float](repeating: 0, count: seq * seq)
+        qkv.withUnsafeBufferPointer { q in
+            expected.withUnsafeMutableBufferPointer { e in
+                scores.withUnsafeMutableBufferPointer { s in
+                    for b in 0..<batch {
+                        Attention.run(qkv: q.baseAddress! + b * seq * 3 * width, seq: seq, width: width, heads: heads, headDim: headDim,
+                                      scale: scale, mask: mask, queryRows: 0..<seq, scores: s.baseAddress!, out: e.baseAddress! + b * seq * width)
+                    }
+                }
+            }
+            got.withUnsafeMutableBufferPointer { g in
+                #expect(OneDNNAttention.runBatch(qkv: q.baseAddress!, batch: batch, seq: seq, width: width, heads: heads, headDim: headDim,
+                                                 scale: scale, mask: mask, out: g.baseAddress!, bf16: bf16))
+            }
+        }
+        let diff = zip(expected, got).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(diff < (bf16 ? 2e-2 : 1e-5), "max |diff| \(diff)")
+        #expect(expected.contains { $0 != 0 } && !got.contains { !$0.isFinite })
+    }
+
     /// oneDNN picks a real kernel for these strided, head-batched products, not its slow reference.
     @Test func theProductsAreNotOneDNNsReferenceCode() {
         let names = OneDNNAttention.implementations(seq: 311, width: 1024, heads: 16)

@@ -20,12 +20,16 @@ extension TransformerBlock {
 
         norm1.apply(x, rows: all, into: s.normed, parallel: attentionOnOneDNN)
         qkv.apply(s.normed, rows: all, into: s.wide)
-        for b in 0..<batch {
-            let qkvRows = s.wide + b * seq * 3 * w, out = s.normed + b * m * w
-            if attentionOnOneDNN, OneDNNAttention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim, scale: scale,
-                                                      mask: mask, queryRows: rows, scores: s.scores, out: out) { continue }
-            Attention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim,
-                          scale: scale, mask: mask, queryRows: rows, scores: s.scores, out: out)
+        if m == seq {
+            attention(s.wide, batch: batch, seq: seq, mask: mask, scratch: s, into: s.normed)
+        } else {
+            for b in 0..<batch {
+                let qkvRows = s.wide + b * seq * 3 * w, out = s.normed + b * m * w
+                if attentionOnOneDNN, OneDNNAttention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim, scale: scale,
+                                                          mask: mask, queryRows: rows, scores: s.scores, out: out) { continue }
+                Attention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim,
+                              scale: scale, mask: mask, queryRows: rows, scores: s.scores, out: out)
+            }
         }
         // x[rows] += attn · Woᵀ + bo
         if m == seq {
@@ -52,6 +56,20 @@ extension TransformerBlock {
             for b in 0..<batch {
                 fc2.apply(s.wide + b * m * hidden, rows: m, into: x + (b * seq + rows.lowerBound) * w, accumulate: true)
             }
+        }
+    }
+
+    /// `out` `[batch * seq, width]` = the attention of every row of `qkv` `[batch * seq, 3 * width]`:
+    /// on oneDNN one (sequence, head) at a time per thread (`OneDNNAttention.runBatch`) in the blocks
+    /// that run there, else with OpenBLAS one head at a time.
+    func attention(_ qkv: UnsafePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, scratch s: BlockScratch,
+                   into out: UnsafeMutablePointer<Float>) {
+        let w = width, scale = 1 / Float(headDim).squareRoot()
+        if attentionOnOneDNN, OneDNNAttention.runBatch(qkv: qkv, batch: batch, seq: seq, width: w, heads: heads, headDim: headDim,
+                                                       scale: scale, mask: mask, out: out) { return }
+        for b in 0..<batch {
+            Attention.run(qkv: qkv + b * seq * 3 * w, seq: seq, width: w, heads: heads, headDim: headDim, scale: scale,
+                          mask: mask, queryRows: 0..<seq, scores: s.scores, out: out + b * seq * w)
         }
     }
 }

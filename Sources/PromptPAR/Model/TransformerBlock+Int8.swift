@@ -13,22 +13,26 @@ extension TransformerBlock {
     /// `forward` of every row of `x` `[batch, seq, width]` with the int8 `layers`: the same arithmetic
     /// in the same order as the layer-by-layer path (bit for bit its results), with the passes fused:
     /// - each LayerNorm row is quantised while in cache (no fp32 normalised rows in memory);
-    /// - fc1's int32 products go through dequantisation, bias and activation to fc2's u8 input one
-    ///   row at a time (the fp32 hidden layer, `[rows, hidden]` floats, is never written);
-    /// - attnOut's, fc1's and fc2's products land in `wide`, which is free then.
+    /// - every product runs in pieces of rows (`ReducedWeights.int8Product`), each piece's int32
+    ///   products finished while in cache: dequantised with bias into qkv's fp32 rows or added to the
+    ///   residual stream, or for fc1 through bias and activation to fc2's u8 input (the fp32 hidden
+    ///   layer, `[rows, hidden]` floats, is never written).
     func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, scratch s: BlockScratch,
                      layers: (qkv: ReducedWeights, attnOut: ReducedWeights, fc1: ReducedWeights, fc2: ReducedWeights)) {
         let w = width, hidden = self.hidden, all = batch * seq
-        let scale = 1 / Float(headDim).squareRoot()
         let pool = ScratchPool.shared, buffers = pool.take()
         defer { pool.give(buffers) }
-        // u8 rows [all, max(w, hidden)], then their scales and zero points [all] each, then qkv's int32 products.
-        let valueBytes = (all * max(w, hidden) + 63) & ~63, rowBytes = (all * 8 + 63) & ~63
-        let base = buffers.reserve(valueBytes + rowBytes + all * 3 * w * 4)
-        let q = QuantizedRows(values: base.bindMemory(to: UInt8.self, capacity: all * max(w, hidden)),
-                              scales: (base + valueBytes).bindMemory(to: Float.self, capacity: all),
-                              zeros: (base + valueBytes + all * 4).bindMemory(to: Int32.self, capacity: all), k: w)
-        let qkvProducts = (base + valueBytes + rowBytes).bindMemory(to: Int32.self, capacity: all * 3 * w)
+        // The inputs of qkv, attnOut and fc1 (u8 `[all, w]`) and fc2's (`[all, hidden]`: fc1's pieces write
+        // it while others still read theirs), each followed by its scales and zero points (`[all]` each).
+        func rows(at offset: Int, k: Int) -> QuantizedRows {
+            let values = (k * all + 63) & ~63
+            return QuantizedRows(values: (base + offset).bindMemory(to: UInt8.self, capacity: all * k),
+                                 scales: (base + offset + values).bindMemory(to: Float.self, capacity: all),
+                                 zeros: (base + offset + values + all * 4).bindMemory(to: Int32.self, capacity: all), k: k)
+        }
+        let qBytes = ((w * all + 63) & ~63) + ((all * 8 + 63) & ~63)
+        let base = buffers.reserve(qBytes + ((hidden * all + 63) & ~63) + all * 8)
+        let q = rows(at: 0, k: w), h = rows(at: qBytes, k: hidden)
 
         /// `q` = the rows of `x` through `norm`, quantised.
         func normalisedAndQuantised(_ norm: LayerNorm) {
@@ -49,56 +53,74 @@ extension TransformerBlock {
         /// `x[r] += dequantised products + bias` for the rows of `input` through `layer` (attnOut, fc2).
         func residual(_ layer: ReducedWeights, _ linear: Linear, input: QuantizedRows) {
             linear.bias.withUnsafeBufferPointerOrNil { bias in
-                s.wide.withMemoryRebound(to: Int32.self, capacity: all * w) { acc in
-                    layer.int8Product(m: all, a: input, acc: acc) { rows in
-                        for r in rows {
-                            layer.dequantize(acc + r * w, row: r, of: input, beta: 1, into: x + r * w)
-                            Elementwise.addBias(x + r * w, rows: 1, n: w, bias: bias!)
-                        }
+                layer.int8Product(m: all, a: input) { rows, acc in
+                    for r in rows {
+                        layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, into: x + r * w)
+                        Elementwise.addBias(x + r * w, rows: 1, n: w, bias: bias!)
                     }
                 }
             }
         }
 
-        // x += attnOut(attention(qkv(ln1(x))))
+        // x += attnOut(attention(qkv(ln1(x)))). Where the attention runs on oneDNN, qkv's rows go
+        // straight into its packed q, k, v (bf16 on AMX) in `wide`: no fp32 qkv rows through memory.
+        let scale = 1 / Float(headDim).squareRoot(), bf16 = OneDNNAttention.bf16
+        let packed = OneDNNAttention.batchProducts(seq: seq, headDim: headDim, scale: scale, bf16: bf16) != nil
+            ? UnsafeMutableRawPointer(s.wide) : nil
         normalisedAndQuantised(norm1)
         qkv.bias.withUnsafeBufferPointerOrNil { bias in
-            layers.qkv.int8Product(m: all, a: q, acc: qkvProducts) { rows in
-                for r in rows {
-                    let out = s.wide + r * 3 * w
-                    layers.qkv.dequantize(qkvProducts + r * 3 * w, row: r, of: q, beta: 0, into: out)
-                    Elementwise.addBias(out, rows: 1, n: 3 * w, bias: bias!)
+            layers.qkv.int8Product(m: all, a: q) { rows, acc in
+                guard let packed else {
+                    for r in rows {
+                        let out = s.wide + r * 3 * w
+                        layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, into: out)
+                        Elementwise.addBias(out, rows: 1, n: 3 * w, bias: bias!)
+                    }
+                    return
+                }
+                Self.withRow(3 * w) { row in
+                    for r in rows {
+                        layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, into: row)
+                        Elementwise.addBias(row, rows: 1, n: 3 * w, bias: bias!)
+                        for part in 0..<3 {
+                            for head in 0..<heads {
+                                let from = row + part * w + head * headDim
+                                let index = OneDNNAttention.packedIndex(batch: r / seq, part: part, head: head, token: r % seq,
+                                                                        seq: seq, heads: heads, headDim: headDim)
+                                if bf16 {
+                                    BF16.convert(from, count: headDim, into: packed.bindMemory(to: UInt16.self, capacity: 3 * all * w) + index)
+                                } else {
+                                    (packed.bindMemory(to: Float.self, capacity: 3 * all * w) + index).update(from: from, count: headDim)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        // The attention's rows quantised as they come out (attnOut's input).
-        for b in 0..<batch {
-            let qkvRows = s.wide + b * seq * 3 * w, out = s.normed + b * seq * w
-            let quantised = { (i: Int, row: UnsafeMutablePointer<Float>) in q.store(row, row: b * seq + i) }
-            if OneDNNAttention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim, scale: scale,
-                                   mask: mask, queryRows: 0..<seq, scores: s.scores, out: out, finishedRow: quantised) { continue }
-            Attention.run(qkv: qkvRows, seq: seq, width: w, heads: heads, headDim: headDim,
-                          scale: scale, mask: mask, queryRows: 0..<seq, scores: s.scores, out: out)
-            TeamParallel.rows(seq) { rows in for i in rows { quantised(i, out + i * w) } }
+        if let packed {
+            let done = OneDNNAttention.runBatch(qkv: s.wide, packed: packed, batch: batch, seq: seq, width: w, heads: heads,
+                                                headDim: headDim, scale: scale, mask: mask, out: s.normed, bf16: bf16)
+            precondition(done, "oneDNN: the attention's products, available a moment ago, failed")
+        } else {
+            attention(s.wide, batch: batch, seq: seq, mask: mask, scratch: s, into: s.normed)
         }
+        TeamParallel.rows(all) { rows in for r in rows { q.store(s.normed + r * w, row: r) } }
         residual(layers.attnOut, attnOut, input: q)
 
-        // x += fc2(act(fc1(ln2(x)))): fc1's rows become fc2's u8 input in place of fc1's own (read by then).
+        // x += fc2(act(fc1(ln2(x)))): fc1's rows become fc2's u8 input as each piece of products is done.
         normalisedAndQuantised(norm2)
-        let h = q.reshaped(k: hidden)
         let activation = self.activation
         fc1.bias.withUnsafeBufferPointerOrNil { bias in
-            s.wide.withMemoryRebound(to: Int32.self, capacity: all * hidden) { acc in
-                layers.fc1.int8Product(m: all, a: q, acc: acc) { rows in
-                    Self.withRow(hidden) { row in
-                        for r in rows {
-                            layers.fc1.dequantize(acc + r * hidden, row: r, of: q, beta: 0, into: row)
-                            switch activation {
-                            case .quickGELU: Elementwise.biasQuickGELU(row, rows: 1, n: hidden, bias: bias!)
-                            case .gelu: Elementwise.biasGELU(row, rows: 1, n: hidden, bias: bias!)
-                            }
-                            h.store(row, row: r)
+            layers.fc1.int8Product(m: all, a: q) { rows, acc in
+                Self.withRow(hidden) { row in
+                    for r in rows {
+                        layers.fc1.dequantize(acc + (r - rows.lowerBound) * hidden, row: r, of: q, beta: 0, into: row)
+                        switch activation {
+                        case .quickGELU: Elementwise.biasQuickGELU(row, rows: 1, n: hidden, bias: bias!)
+                        case .gelu: Elementwise.biasGELU(row, rows: 1, n: hidden, bias: bias!)
                         }
+                        h.store(row, row: r)
                     }
                 }
             }

@@ -78,6 +78,17 @@ enum ReducedKind: Sendable, Hashable {
 private struct PrimitiveKey: Hashable {
     let kind: ReducedKind
     let m: Int, n: Int, k: Int
+    /// A primitive for one thread inside a parallel region: planned for one thread, with a scratchpad
+    /// of its own per execution (`dnnl_scratchpad_mode_user`), so that threads run it side by side.
+    var single = false
+}
+
+/// A primitive planned for one thread (`PrimitiveKey.single`) and the scratchpad each execution needs.
+struct SingleThreadPrimitive: @unchecked Sendable {
+    let primitive: dnnl_primitive_t
+    let rows: Int
+    let scratchpad: dnnl_memory_desc_t
+    let scratchpadBytes: Int
 }
 
 /// Primitives created once per shape and reused by every layer and thread (oneDNN primitives may be
@@ -112,9 +123,40 @@ private final class PrimitiveCache: @unchecked Sendable {
         }
         var desc = dnnl_matmul_desc_t()
         guard dnnl_matmul_desc_init(&desc, &src, &wei, nil, &dst) == dnnl_success else { return nil }
+        var attr: dnnl_primitive_attr_t?
+        guard dnnl_primitive_attr_create(&attr) == dnnl_success else { return nil }
+        defer { dnnl_primitive_attr_destroy(attr) }
+        if key.single, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success { return nil }
         var pd: dnnl_primitive_desc_t?
-        guard dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil) == dnnl_success else { return nil }
+        guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success else { return nil }
         return pd
+    }
+
+    private var singles: [PrimitiveKey: SingleThreadPrimitive] = [:]
+
+    /// The one-thread primitive for `key` (`single`) with weights in `layout`, created on first use
+    /// with OpenMP's thread count at 1 on this thread (oneDNN plans its work split at creation).
+    func single(_ key: PrimitiveKey, layout: dnnl_memory_desc_t) -> SingleThreadPrimitive {
+        precondition(key.single)
+        return lock.withLock {
+            if let p = singles[key] { return p }
+            let saved = omp_get_max_threads()
+            omp_set_num_threads(1)
+            defer { omp_set_num_threads(saved) }
+            guard let pd = Self.primitiveDesc(key, weights: layout) else {
+                fatalError("oneDNN: no one-thread \(key.kind) matmul for m=\(key.m) n=\(key.n) k=\(key.k) with the weights layout chosen at load")
+            }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            var p: dnnl_primitive_t?
+            guard dnnl_primitive_create(&p, pd) == dnnl_success, let p,
+                  var scratchpad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee else {
+                fatalError("oneDNN: creating the one-thread \(key.kind) matmul for m=\(key.m) n=\(key.n) k=\(key.k) failed")
+            }
+            let single = SingleThreadPrimitive(primitive: p, rows: key.m, scratchpad: scratchpad,
+                                               scratchpadBytes: dnnl_memory_desc_get_size(&scratchpad))
+            singles[key] = single
+            return single
+        }
     }
 
     /// The weights layout for `(kind, n, k)`, or nil if oneDNN has no such matmul on this CPU.
@@ -323,14 +365,74 @@ final class ReducedWeights: @unchecked Sendable {
         }
     }
 
-    /// int8 only: `a`, already quantised by its producer (`m` rows of `k`), times the weights into
-    /// the int32 products `acc` `[m, n]`; then `finish(rows)` over chunks of rows on oneDNN's threads
-    /// (row `r`'s products at `acc + r * n`).
-    func int8Product(m: Int, a: QuantizedRows, acc: UnsafeMutablePointer<Int32>, finish: (Range<Int>) -> Void) {
+    /// Rows of one piece of an `int8Product`: a piece's int32 products (`rows * n * 4` bytes, 1 MiB at
+    /// n = 4096) stay in the thread's L2 cache from the product through `finish`.
+    static let pieceRows = 64
+
+    /// int8 only: `a`, already quantised by its producer (`m` rows of `k`), times the weights, then
+    /// `finish(rows, acc)` on their int32 products (`acc` `[rows.count, n]`, row `r` at
+    /// `acc + (r - rows.lowerBound) * n`).
+    ///
+    /// The rows go in pieces of `pieceRows` to whichever of oneDNN's threads is free, each piece a
+    /// one-thread oneDNN product followed at once by its `finish`, while its products are in cache:
+    /// no `[m, n]` int32 matrix goes through memory, and no thread waits at a join for a slower one
+    /// (oneDNN splits a product evenly between its threads, and the vCPUs of a shared host run at
+    /// different speeds).
+    func int8Product(m: Int, a: QuantizedRows, finish: (Range<Int>, UnsafeMutablePointer<Int32>) -> Void) {
         precondition(kind == .int8 && a.k == k, "int8Product: \(kind) weights of k=\(k), input rows of \(a.k)")
         guard m > 0 else { return }
-        GEMM.timed { execute(m: m, src: UnsafeMutableRawPointer(a.values), dst: UnsafeMutableRawPointer(acc)) }
-        TeamParallel.rows(m, finish)
+        // Pieces of `piece` rows and a last one of `m % piece`: two shapes, two primitives.
+        let piece = min(m, Self.pieceRows)
+        let full = PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: piece, n: n, k: k, single: true), layout: layout)
+        let rest = m % piece == 0 ? full : PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: m % piece, n: n, k: k, single: true), layout: layout)
+        let calling = pthread_self()
+        // A thread's chunk is one piece when the team splits the rows, all of them when it does not.
+        TeamParallel.rows(m, chunk: piece) { chunk in
+            let pool = ScratchPool.shared, scratch = pool.take()
+            defer { pool.give(scratch) }
+            for first in stride(from: chunk.lowerBound, to: chunk.upperBound, by: piece) {
+                let rows = first..<min(first + piece, chunk.upperBound)
+                let p = rows.count == full.rows ? full : rest
+                precondition(rows.count == p.rows, "int8Product: a piece of \(rows.count) rows, primitives of \(full.rows) and \(rest.rows)")
+                let accBytes = (rows.count * n * 4 + 63) & ~63
+                let base = scratch.reserve(accBytes + p.scratchpadBytes)
+                let acc = base.bindMemory(to: Int32.self, capacity: rows.count * n)
+                let src = UnsafeMutableRawPointer(a.values + rows.lowerBound * k)
+                // gemm_share: the calling thread's time in products (the others do the same work).
+                if pthread_equal(pthread_self(), calling) != 0 {
+                    GEMM.timed { executeSingle(p, src: src, dst: UnsafeMutableRawPointer(acc), scratchpad: base + accBytes) }
+                } else {
+                    executeSingle(p, src: src, dst: UnsafeMutableRawPointer(acc), scratchpad: base + accBytes)
+                }
+                finish(rows, acc)
+            }
+        }
+    }
+
+    /// Runs a one-thread primitive on this thread: `src` `[p.rows, k]` u8 times the weights into
+    /// `dst` `[p.rows, n]` s32, with its own `scratchpad` (no lock: nothing shared with other executions).
+    private func executeSingle(_ p: SingleThreadPrimitive, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer,
+                               scratchpad: UnsafeMutableRawPointer) {
+        guard let engine = OneDNN.engine else { fatalError("oneDNN: no CPU engine") }
+        let t = PrimitiveCache.types(kind)
+        var smd = dnnl_memory_desc_t(), dmd = dnnl_memory_desc_t(), pmd = p.scratchpad
+        var sd: [Int64] = [Int64(p.rows), Int64(k)], dd: [Int64] = [Int64(p.rows), Int64(n)]
+        dnnl_memory_desc_init_by_tag(&smd, 2, &sd, t.src, dnnl_ab)
+        dnnl_memory_desc_init_by_tag(&dmd, 2, &dd, t.dst, dnnl_ab)
+        var sm: dnnl_memory_t?, dm: dnnl_memory_t?, pm: dnnl_memory_t?, stream: dnnl_stream_t?
+        guard dnnl_memory_create(&sm, &smd, engine, src) == dnnl_success,
+              dnnl_memory_create(&dm, &dmd, engine, dst) == dnnl_success,
+              dnnl_memory_create(&pm, &pmd, engine, scratchpad) == dnnl_success,
+              dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
+            fatalError("oneDNN: cannot wrap the buffers of a one-thread \(kind) product")
+        }
+        defer { dnnl_memory_destroy(sm); dnnl_memory_destroy(dm); dnnl_memory_destroy(pm); dnnl_stream_destroy(stream) }
+        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: sm), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: memory),
+                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dm), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pm)]
+        guard dnnl_primitive_execute(p.primitive, stream, Int32(args.count), &args) == dnnl_success,
+              dnnl_stream_wait(stream) == dnnl_success else {
+            fatalError("oneDNN: executing a one-thread \(kind) product (m=\(p.rows) n=\(n) k=\(k)) failed")
+        }
     }
 
     /// `out[n] = beta * out + y` for row `r` of a product of `a`, `y` the dequantised `acc` (`dequantizeRow`).
@@ -387,8 +489,6 @@ struct QuantizedRows {
         scales[r] = scale; zeros[r] = zero
     }
 
-    /// The same buffers holding rows of `k` values (they must fit).
-    func reshaped(k: Int) -> QuantizedRows { QuantizedRows(values: values, scales: scales, zeros: zeros, k: k) }
 }
 
 /// fp32 -> bf16 (round to nearest even), the conversion of weights and activations.

@@ -9,11 +9,13 @@ import Foundation
 /// `Attention.run` (the same softmax, in fp32), the products in fp32 or, on AMX, with bf16 inputs.
 enum OneDNNAttention {
     /// One shape: `m` query rows of a `seq`-token sequence, `heads` heads of `headDim`.
-    private struct Key: Hashable {
+    struct Key: Hashable {
         let seq: Int, m: Int, width: Int, heads: Int, headDim: Int
         let scale: Float
         /// q, k, v and the softmaxed scores in bf16 (AMX), fp32 accumulation and outputs.
         let bf16: Bool
+        /// Planned for one thread inside a parallel region, a scratchpad per execution (`runBatch`).
+        var single = false
     }
 
     /// Whether the products run in bf16: where oneDNN has AMX (measured: on AVX512-BF16 without AMX
@@ -23,16 +25,25 @@ enum OneDNNAttention {
     }
 
     /// The two primitives of a shape and their memory descriptors.
-    private final class Products: @unchecked Sendable {
+    final class Products: @unchecked Sendable {
         let scores: dnnl_primitive_t, mix: dnnl_primitive_t
         /// q `[H, m, d]`, kᵀ `[H, d, seq]`, scores `[H, m, seq]` (f32 out of the first product, `sIn`
         /// into the second), v `[H, seq, d]`, out `[H, m, d]` (dense: a strided one makes oneDNN 2.6
         /// fall back from its brgemm kernels to `gemm:jit`; copied into the `[m, width]` rows after).
         let q: dnnl_memory_desc_t, kT: dnnl_memory_desc_t, s: dnnl_memory_desc_t, sIn: dnnl_memory_desc_t
         let v: dnnl_memory_desc_t, out: dnnl_memory_desc_t
+        /// The scratchpads of `scores` and `mix` (zero bytes unless `Key.single`: then each execution
+        /// brings its own).
+        let scoresPad: dnnl_memory_desc_t, mixPad: dnnl_memory_desc_t
+        var padBytes: Int {
+            var a = scoresPad, b = mixPad
+            return max(dnnl_memory_desc_get_size(&a), dnnl_memory_desc_get_size(&b))
+        }
         init(scores: dnnl_primitive_t, mix: dnnl_primitive_t, q: dnnl_memory_desc_t, kT: dnnl_memory_desc_t,
-             s: dnnl_memory_desc_t, sIn: dnnl_memory_desc_t, v: dnnl_memory_desc_t, out: dnnl_memory_desc_t) {
+             s: dnnl_memory_desc_t, sIn: dnnl_memory_desc_t, v: dnnl_memory_desc_t, out: dnnl_memory_desc_t,
+             scoresPad: dnnl_memory_desc_t, mixPad: dnnl_memory_desc_t) {
             self.scores = scores; self.mix = mix; self.q = q; self.kT = kT; self.s = s; self.sIn = sIn; self.v = v; self.out = out
+            self.scoresPad = scoresPad; self.mixPad = mixPad
         }
     }
 
@@ -40,15 +51,16 @@ enum OneDNNAttention {
     nonisolated(unsafe) private static var cache: [Key: Products] = [:]
 
     /// `[dims]` of `type` (f32 or bf16) with `strides` (elements).
-    private static func desc(_ dims: [Int], _ strides: [Int], _ type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t? {
+    static func desc(_ dims: [Int], _ strides: [Int], _ type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t? {
         var md = dnnl_memory_desc_t()
         var d = dims.map(Int64.init), s = strides.map(Int64.init)
         return dnnl_memory_desc_init_by_strides(&md, Int32(dims.count), &d, type, &s) == dnnl_success ? md : nil
     }
 
-    /// A matmul `src · wei -> dst` (f32, batched over the first axis), times `scale`.
+    /// A matmul `src · wei -> dst` (f32, batched over the first axis), times `scale`, and its
+    /// scratchpad; `single`: planned for one thread, the scratchpad the caller's.
     private static func matmul(_ src: dnnl_memory_desc_t, _ wei: dnnl_memory_desc_t, _ dst: dnnl_memory_desc_t,
-                               scale: Float) -> dnnl_primitive_t? {
+                               scale: Float, single: Bool) -> (dnnl_primitive_t, dnnl_memory_desc_t)? {
         guard let engine = OneDNN.engine else { return nil }
         var s = src, w = wei, d = dst
         var desc = dnnl_matmul_desc_t()
@@ -60,16 +72,23 @@ enum OneDNNAttention {
             var value = scale
             guard dnnl_primitive_attr_set_output_scales(attr, 1, 0, &value) == dnnl_success else { return nil }
         }
+        if single, dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success { return nil }
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success, let pd else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
         var p: dnnl_primitive_t?
-        return dnnl_primitive_create(&p, pd) == dnnl_success ? p : nil
+        guard dnnl_primitive_create(&p, pd) == dnnl_success, let p,
+              let pad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee else { return nil }
+        return (p, pad)
     }
 
-    private static func products(_ key: Key) -> Products? {
+    static func products(_ key: Key) -> Products? {
         lock.withLock {
             if let p = cache[key] { return p }
+            // oneDNN plans a primitive's work split for the thread count at its creation.
+            let saved = omp_get_max_threads()
+            if key.single { omp_set_num_threads(1) }
+            defer { if key.single { omp_set_num_threads(saved) } }
             let (h, m, seq, d, ld) = (key.heads, key.m, key.seq, key.headDim, 3 * key.width)
             _ = ld
             // q, k, v packed per head (`[H, rows, d]`, dense): oneDNN's batched kernels want dense
@@ -78,8 +97,10 @@ enum OneDNNAttention {
             guard let q = desc([h, m, d], [m * d, d, 1], t), let kT = desc([h, d, seq], [seq * d, 1, d], t),
                   let s = desc([h, m, seq], [m * seq, seq, 1]), let sIn = desc([h, m, seq], [m * seq, seq, 1], t),
                   let v = desc([h, seq, d], [seq * d, d, 1], t), let out = desc([h, m, d], [m * d, d, 1]),
-                  let scores = matmul(q, kT, s, scale: key.scale), let mix = matmul(sIn, v, out, scale: 1) else { return nil }
-            let p = Products(scores: scores, mix: mix, q: q, kT: kT, s: s, sIn: sIn, v: v, out: out)
+                  let scores = matmul(q, kT, s, scale: key.scale, single: key.single),
+                  let mix = matmul(sIn, v, out, scale: 1, single: key.single) else { return nil }
+            let p = Products(scores: scores.0, mix: mix.0, q: q, kT: kT, s: s, sIn: sIn, v: v, out: out,
+                             scoresPad: scores.1, mixPad: mix.1)
             cache[key] = p
             return p
         }
@@ -124,13 +145,10 @@ enum OneDNNAttention {
     /// As `Attention.run`, for one sequence: `out[r, h*d ..< (h+1)*d] = softmax(q_h[r] · k_hᵀ * scale +
     /// mask) · v_h`. `scores`: scratch of at least `scratchFloats` floats. `bf16`: q, k, v and the
     /// softmaxed scores rounded to bf16 (the products accumulate in fp32).
-    /// `finishedRow(i, row)` runs on each output row (`width` floats) right after it is written, by
-    /// the thread that wrote it (the int8 block quantises it there, while in cache).
     /// Returns false (nothing written) if oneDNN has no such products; the caller falls back.
     static func run(qkv: UnsafePointer<Float>, seq: Int, width: Int, heads: Int, headDim: Int, scale: Float,
                     mask: AttentionMask, queryRows: Range<Int>,
-                    scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, bf16: Bool = OneDNNAttention.bf16,
-                    finishedRow: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> Bool {
+                    scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, bf16: Bool = OneDNNAttention.bf16) -> Bool {
         let m = queryRows.count
         let group = heads % min(heads, headsPerProduct) == 0 ? min(heads, headsPerProduct) : 1
         guard m > 0, let engine = OneDNN.engine,
@@ -184,7 +202,6 @@ enum OneDNNAttention {
         TeamParallel.rows(m) { rows in
             for i in rows {
                 for h in 0..<heads { (out + i * width + h * headDim).update(from: dense + (h * m + i) * headDim, count: headDim) }
-                finishedRow?(i, out + i * width)
             }
         }
         return true

@@ -18,17 +18,18 @@ enum TeamParallel {
     /// dynamic schedule): with an even split the faster thread waited at the join for the slower one
     /// (two vCPUs run at different speeds on a shared host), and perf counted 18 % of int8 inference
     /// in libgomp's spin.
-    static func rows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+    /// `chunk`: rows per piece handed out (nil: about an eighth of a thread's share, at least 4).
+    static func rows(_ rows: Int, chunk: Int? = nil, _ body: (Range<Int>) -> Void) {
         let threads = OneDNN.threads
         guard enabled, threads > 1, rows >= minimumRows else { return body(0..<rows) }
         withoutActuallyEscaping(body) { escaping in
-            var job = Job(rows: rows, body: escaping)
+            var job = Job(rows: rows, chunk: chunk ?? 0, body: escaping)
             withUnsafeMutablePointer(to: &job) { pointer in
                 OneDNN.applyThreads()
                 GOMP_parallel({ raw in
                     guard let raw else { return }
                     let job = raw.assumingMemoryBound(to: Job.self).pointee
-                    let chunk = max(4, job.rows / (8 * Int(omp_get_num_threads())))
+                    let chunk = job.chunk > 0 ? job.chunk : max(4, job.rows / (8 * Int(omp_get_num_threads())))
                     var lower = 0, upper = 0
                     var more = GOMP_loop_dynamic_start(0, job.rows, 1, chunk, &lower, &upper)
                     while more {
@@ -44,6 +45,7 @@ enum TeamParallel {
     /// What each thread reads: the row count and the loop body.
     private struct Job {
         let rows: Int
+        let chunk: Int
         let body: (Range<Int>) -> Void
     }
 }
