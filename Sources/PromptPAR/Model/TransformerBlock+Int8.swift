@@ -14,9 +14,10 @@ extension TransformerBlock {
     /// in the same order as the layer-by-layer path (bit for bit its results), with the passes fused:
     /// - each LayerNorm row is quantised while in cache (no fp32 normalised rows in memory);
     /// - every product runs in pieces of rows (`ReducedWeights.int8Product`), each piece's int32
-    ///   products finished while in cache: dequantised with bias into qkv's fp32 rows or added to the
-    ///   residual stream, or for fc1 through bias and activation to fc2's u8 input (the fp32 hidden
-    ///   layer, `[rows, hidden]` floats, is never written).
+    ///   products finished while in cache: dequantised with bias and packed per head for the attention
+    ///   (qkv), added to the residual stream (attnOut, fc2), or for fc1 taken through bias and
+    ///   activation to fc2's u8 input (the fp32 hidden layer, `[rows, hidden]` floats, is never written);
+    /// - the attention one (sequence, head) per thread (`OneDNNAttention.runBatch`).
     func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, scratch s: BlockScratch,
                      layers: (qkv: ReducedWeights, attnOut: ReducedWeights, fc1: ReducedWeights, fc2: ReducedWeights)) {
         let w = width, hidden = self.hidden, all = batch * seq
@@ -78,6 +79,8 @@ extension TransformerBlock {
                     }
                     return
                 }
+                let packedBF16 = bf16 ? packed.bindMemory(to: UInt16.self, capacity: 3 * all * w) : nil
+                let packedF32 = bf16 ? nil : packed.bindMemory(to: Float.self, capacity: 3 * all * w)
                 Self.withRow(3 * w) { row in
                     for r in rows {
                         layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, into: row)
@@ -87,10 +90,10 @@ extension TransformerBlock {
                                 let from = row + part * w + head * headDim
                                 let index = OneDNNAttention.packedIndex(batch: r / seq, part: part, head: head, token: r % seq,
                                                                         seq: seq, heads: heads, headDim: headDim)
-                                if bf16 {
-                                    BF16.convert(from, count: headDim, into: packed.bindMemory(to: UInt16.self, capacity: 3 * all * w) + index)
-                                } else {
-                                    (packed.bindMemory(to: Float.self, capacity: 3 * all * w) + index).update(from: from, count: headDim)
+                                if let packedBF16 {
+                                    BF16.convert(from, count: headDim, into: packedBF16 + index)
+                                } else if let packedF32 {
+                                    (packedF32 + index).update(from: from, count: headDim)
                                 }
                             }
                         }
