@@ -5,10 +5,16 @@ import PackageDescription
 // on x86-64 they are built for AVX2/FMA (x86-64-v3: Haswell, Zen and later), about twice as fast as the
 // SSE2 baseline. OpenBLAS picks its own kernels at run time.
 // The numeric code is optimised in debug builds too, so that the tests run the model at a usable speed.
+// `RowKernelsAVX512` compiles the reduced paths' row kernels again for AVX-512 (x86-64-v4: Skylake-SP,
+// Zen 4 and later) with 512-bit vectors (LLVM prefers 256 bits there unless told); PromptPAR calls it
+// only where the CPU has AVX-512.
 #if arch(x86_64)
 let vectorISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .unsafeFlags(["-O"], .when(configuration: .debug))]
+let wideISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Xcc", "-mprefer-vector-width=512"]),
+                               .unsafeFlags(["-O"], .when(configuration: .debug))]
 #else
 let vectorISA: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let wideISA = vectorISA
 #endif
 
 // Fuzzing (`Fuzz/run.sh TARGET SECONDS`): with PARD_FUZZ=1 in the environment the parsing modules are built
@@ -52,8 +58,13 @@ let package = Package(
         .target(name: "PARAttributes"),
         // Shared by every test target: fixture paths, checkpoint rewriting.
         .target(name: "PardTestSupport", dependencies: ["PardCheckpoint"]),
+        // The bf16 and int8 paths' row kernels (softmax, QuickGELU): inlined into PromptPAR for AVX2, and
+        // compiled again for AVX-512.
+        .target(name: "RowKernels", swiftSettings: vectorISA),
+        .target(name: "RowKernelsAVX512", dependencies: ["RowKernels"], swiftSettings: wideISA),
         // The PromptPAR model: numeric core, encoders, fusion, attribute sets. Knows nothing of video.
-        .target(name: "PromptPAR", dependencies: ["COpenBLAS", "COneDNN", "PardCheckpoint", "CLIPTokenizer", "PARAttributes"],
+        .target(name: "PromptPAR", dependencies: ["COpenBLAS", "COneDNN", "PardCheckpoint", "CLIPTokenizer", "PARAttributes",
+                                                  "RowKernels", "RowKernelsAVX512"],
                 swiftSettings: vectorISA),
         // FFmpeg decoding, detections, crops. Knows nothing of the model.
         .target(name: "PardVideo", dependencies: ["CFFmpeg"], swiftSettings: fuzzed),
@@ -86,7 +97,7 @@ let package = Package(
         .testTarget(name: "PardCheckpointTests", dependencies: ["PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "CLIPTokenizerTests", dependencies: ["CLIPTokenizer", "PardTestSupport"]),
         .testTarget(name: "PARAttributesTests", dependencies: ["PARAttributes", "PardTestSupport"]),
-        .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "PardCheckpoint", "PardTestSupport"]),
+        .testTarget(name: "PromptPARTests", dependencies: ["PromptPAR", "RowKernels", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardVideoTests", dependencies: ["PardVideo", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardPipelineTests", dependencies: ["PardPipeline", "PardVideo", "PromptPAR", "PardCheckpoint", "PardTestSupport"]),
         .testTarget(name: "PardMQTTTests", dependencies: ["PardMQTT", "PardPipeline", "PardTestSupport",

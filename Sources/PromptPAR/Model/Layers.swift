@@ -43,11 +43,13 @@ public struct Linear: Sendable {
         // The loader gives every MLP layer a bias (`Linear(... bias: true)` in both models).
         let bias = activation != nil ? (self.bias ?? [Float](repeating: 0, count: n)) : self.bias
         bias.withUnsafeBufferPointerOrNil { b in
-            /// Bias and activation of one output row of `n` floats.
+            /// Bias and activation of one output row of `n` floats (QuickGELU from `ReducedRows` where
+            /// the layer is reduced).
             func finish(_ row: UnsafeMutablePointer<Float>) {
                 guard let b else { return }
                 switch activation {
-                case .quickGELU: Elementwise.biasQuickGELU(row, rows: 1, n: n, bias: b)
+                case .quickGELU:
+                    if reduced != nil { ReducedRows.biasQuickGELU(row, rows: 1, n: n, bias: b) } else { Elementwise.biasQuickGELU(row, rows: 1, n: n, bias: b) }
                 case .gelu: Elementwise.biasGELU(row, rows: 1, n: n, bias: b)
                 case nil: Elementwise.addBias(row, rows: 1, n: n, bias: b)
                 }

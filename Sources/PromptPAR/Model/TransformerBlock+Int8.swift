@@ -11,20 +11,23 @@ extension TransformerBlock {
     }
 
     /// `forward` of every row of `x` `[batch, seq, width]` with the int8 `layers`: the same arithmetic
-    /// in the same order as the layer-by-layer path (bit for bit its results), with the passes fused:
-    /// - each LayerNorm row is quantised while in cache (no fp32 normalised rows in memory);
-    /// - every product runs in pieces of rows (`ReducedWeights.int8Product`), each piece's int32
-    ///   products finished while in cache: dequantised with bias and packed per head for the attention
-    ///   (qkv), added to the residual stream (attnOut, fc2), or for fc1 taken through bias and
-    ///   activation to fc2's u8 input (the fp32 hidden layer, `[rows, hidden]` floats, is never written);
-    /// - the attention one (sequence, head) per thread (`OneDNNAttention.runBatch`).
+    /// in the same order as the layer-by-layer path (bit for bit its results), in three parallel
+    /// regions instead of one per step. Everything but the attention works row by row, so each region
+    /// takes pieces of rows (`ReducedWeights.pieceRows`), each on whichever thread is free, through all
+    /// its steps while they are in that core's cache:
+    /// 1. LayerNorm 1, each row quantised as it is normalised; qkv's products, dequantised with bias and
+    ///    packed per head for the attention;
+    /// 2. the attention, one (sequence, head) per thread (`OneDNNAttention.runBatch`);
+    /// 3. its rows quantised; attnOut's products added to `x` with bias; LayerNorm 2, quantised; fc1's
+    ///    products through bias and activation to fc2's u8 input (the fp32 hidden layer, `[rows, hidden]`
+    ///    floats, is never written); fc2's products added to `x` with bias.
     func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, scratch s: BlockScratch,
                      layers: (qkv: ReducedWeights, attnOut: ReducedWeights, fc1: ReducedWeights, fc2: ReducedWeights)) {
         let w = width, hidden = self.hidden, all = batch * seq
         let pool = ScratchPool.shared, buffers = pool.take()
         defer { pool.give(buffers) }
-        // The inputs of qkv, attnOut and fc1 (u8 `[all, w]`) and fc2's (`[all, hidden]`: fc1's pieces write
-        // it while others still read theirs), each followed by its scales and zero points (`[all]` each).
+        // The inputs of qkv, attnOut and fc1 (u8 `[all, w]`; a piece rewrites its own rows only) and fc2's
+        // (`[all, hidden]`), each followed by its scales and zero points (`[all]` each).
         func rows(at offset: Int, k: Int) -> QuantizedRows {
             let values = (k * all + 63) & ~63
             return QuantizedRows(values: (base + offset).bindMemory(to: UInt8.self, capacity: all * k),
@@ -34,43 +37,47 @@ extension TransformerBlock {
         let qBytes = ((w * all + 63) & ~63) + ((all * 8 + 63) & ~63)
         let base = buffers.reserve(qBytes + ((hidden * all + 63) & ~63) + all * 8)
         let q = rows(at: 0, k: w), h = rows(at: qBytes, k: hidden)
+        let qkvPieces = layers.qkv.pieces(m: all), attnOutPieces = layers.attnOut.pieces(m: all)
+        let fc1Pieces = layers.fc1.pieces(m: all), fc2Pieces = layers.fc2.pieces(m: all)
+        let scratchBytes = [qkvPieces, attnOutPieces, fc1Pieces, fc2Pieces].map(\.scratchBytes).max() ?? 0
 
-        /// `q` = the rows of `x` through `norm`, quantised.
-        func normalisedAndQuantised(_ norm: LayerNorm) {
+        /// Rows `rows` of `q` = those of `x` through `norm`, quantised.
+        func normalisedAndQuantised(_ norm: LayerNorm, _ rows: Range<Int>) {
             norm.gamma.withUnsafeBufferPointer { g in
                 norm.beta.withUnsafeBufferPointer { b in
-                    TeamParallel.rows(all) { rows in
-                        Self.withRow(w) { row in
-                            for r in rows {
-                                Elementwise.layerNorm(x + r * w, ldx: w, rows: 1, n: w, gamma: g.baseAddress!, beta: b.baseAddress!,
-                                                      eps: norm.eps, out: row, ldo: w)
-                                q.store(row, row: r)
-                            }
+                    Self.withRow(w) { row in
+                        for r in rows {
+                            Elementwise.layerNorm(x + r * w, ldx: w, rows: 1, n: w, gamma: g.baseAddress!, beta: b.baseAddress!,
+                                                  eps: norm.eps, out: row, ldo: w)
+                            q.store(row, row: r)
                         }
                     }
                 }
             }
         }
-        /// `x[r] += dequantised products + bias` for the rows of `input` through `layer` (attnOut, fc2).
-        func residual(_ layer: ReducedWeights, _ linear: Linear, input: QuantizedRows) {
+        /// `x[r] += dequantised products + bias` for `rows` of `input` through `layer` (attnOut, fc2).
+        func residual(_ layer: ReducedWeights, _ linear: Linear, _ pieces: ReducedWeights.Pieces, _ rows: Range<Int>,
+                      input: QuantizedRows, scratch: UnsafeMutableRawPointer) {
+            let acc = layer.int8Piece(rows, of: pieces, a: input, scratch: scratch)
             linear.bias.withUnsafeBufferPointerOrNil { bias in
-                layer.int8Product(m: all, a: input) { rows, acc in
-                    for r in rows {
-                        layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, into: x + r * w)
-                        Elementwise.addBias(x + r * w, rows: 1, n: w, bias: bias!)
-                    }
+                for r in rows {
+                    layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, into: x + r * w)
+                    Elementwise.addBias(x + r * w, rows: 1, n: w, bias: bias!)
                 }
             }
         }
 
-        // x += attnOut(attention(qkv(ln1(x)))). Where the attention runs on oneDNN, qkv's rows go
-        // straight into its packed q, k, v (bf16 on AMX) in `wide`: no fp32 qkv rows through memory.
+        // 1. qkv(ln1(x)). Where the attention runs on oneDNN, qkv's rows go straight into its packed
+        // q, k, v (bf16 on AMX) in `wide`: no fp32 qkv rows through memory.
         let scale = 1 / Float(headDim).squareRoot(), bf16 = OneDNNAttention.bf16
         let packed = OneDNNAttention.batchProducts(seq: seq, headDim: headDim, scale: scale, bf16: bf16) != nil
             ? UnsafeMutableRawPointer(s.wide) : nil
-        normalisedAndQuantised(norm1)
-        qkv.bias.withUnsafeBufferPointerOrNil { bias in
-            layers.qkv.int8Product(m: all, a: q) { rows, acc in
+        ReducedWeights.forEachPiece(m: all) { rows in
+            let scratch = pool.take()
+            defer { pool.give(scratch) }
+            normalisedAndQuantised(norm1, rows)
+            let acc = layers.qkv.int8Piece(rows, of: qkvPieces, a: q, scratch: scratch.reserve(scratchBytes))
+            qkv.bias.withUnsafeBufferPointerOrNil { bias in
                 guard let packed else {
                     for r in rows {
                         let out = s.wide + r * 3 * w
@@ -101,6 +108,7 @@ extension TransformerBlock {
                 }
             }
         }
+        // 2. The attention into `normed`.
         if let packed {
             let done = OneDNNAttention.runBatch(qkv: s.wide, packed: packed, batch: batch, seq: seq, width: w, heads: heads,
                                                 headDim: headDim, scale: scale, mask: mask, out: s.normed, bf16: bf16)
@@ -108,27 +116,30 @@ extension TransformerBlock {
         } else {
             attention(s.wide, batch: batch, seq: seq, mask: mask, scratch: s, into: s.normed)
         }
-        TeamParallel.rows(all) { rows in for r in rows { q.store(s.normed + r * w, row: r) } }
-        residual(layers.attnOut, attnOut, input: q)
-
-        // x += fc2(act(fc1(ln2(x)))): fc1's rows become fc2's u8 input as each piece of products is done.
-        normalisedAndQuantised(norm2)
+        // 3. x += attnOut(attention); x += fc2(act(fc1(ln2(x)))), a piece of rows at a time.
         let activation = self.activation
-        fc1.bias.withUnsafeBufferPointerOrNil { bias in
-            layers.fc1.int8Product(m: all, a: q) { rows, acc in
+        ReducedWeights.forEachPiece(m: all) { rows in
+            let scratch = pool.take()
+            defer { pool.give(scratch) }
+            let work = scratch.reserve(scratchBytes)
+            for r in rows { q.store(s.normed + r * w, row: r) }
+            residual(layers.attnOut, attnOut, attnOutPieces, rows, input: q, scratch: work)
+            normalisedAndQuantised(norm2, rows)
+            let acc = layers.fc1.int8Piece(rows, of: fc1Pieces, a: q, scratch: work)
+            fc1.bias.withUnsafeBufferPointerOrNil { bias in
                 Self.withRow(hidden) { row in
                     for r in rows {
                         layers.fc1.dequantize(acc + (r - rows.lowerBound) * hidden, row: r, of: q, beta: 0, into: row)
                         switch activation {
-                        case .quickGELU: Elementwise.biasQuickGELU(row, rows: 1, n: hidden, bias: bias!)
+                        case .quickGELU: ReducedRows.biasQuickGELU(row, rows: 1, n: hidden, bias: bias!)
                         case .gelu: Elementwise.biasGELU(row, rows: 1, n: hidden, bias: bias!)
                         }
                         h.store(row, row: r)
                     }
                 }
             }
+            residual(layers.fc2, fc2, fc2Pieces, rows, input: h, scratch: work)
         }
-        residual(layers.fc2, fc2, input: h)
     }
 
     /// Runs `body` with a row of `count` floats of scratch for the calling thread (from the pool: no

@@ -28,11 +28,10 @@ enum Attention {
         }
     }
 
-    /// Softmax of one row over its visible ranges; masked columns become 0. With `bf16`, the
-    /// probabilities go there rounded to bf16 (`BF16.convert`) and `row` keeps them unnormalised.
+    /// Softmax of one row over its visible ranges; masked columns become 0 (the fp32 path; the
+    /// reduced ones use `ReducedRows.softmax`).
     @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, columns: Int, visible: [Range<Int>],
-                           bf16: UnsafeMutablePointer<UInt16>? = nil) {
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, columns: Int, visible: [Range<Int>]) {
         var mx = -Float.greatestFiniteMagnitude
         for range in visible { mx = max(mx, Elementwise.maximum(row, range.lowerBound, range.upperBound)) }
         var sum: Float = 0
@@ -45,11 +44,6 @@ enum Attention {
         }
         if covered < columns { (row + covered).update(repeating: 0, count: columns - covered) }
         let inv = 1 / sum
-        guard let bf16 else {
-            for range in visible { Elementwise.scale(row, range.lowerBound, range.upperBound, by: inv) }
-            return
-        }
-        // The scaled row straight to bf16 (masked columns are 0, and stay 0 scaled): one pass, not two.
-        Elementwise.scaledToBF16(row, columns, by: inv, into: bf16)
+        for range in visible { Elementwise.scale(row, range.lowerBound, range.upperBound, by: inv) }
     }
 }

@@ -5,6 +5,20 @@ public struct AttentionMask: Sendable, Equatable {
     /// Per query row: the visible column ranges, in order.
     public let visible: [[Range<Int>]]
     public let columns: Int
+    /// `visible` flat, two ranges per row (`[2 * rows]`; the second empty, at the first's end, where a
+    /// row has one): what the reduced paths' softmax takes, without an array per row to retain.
+    let pairs: [Range<Int>]
+
+    /// - Precondition: at most two ranges per row, in order.
+    init(visible: [[Range<Int>]], columns: Int) {
+        self.visible = visible
+        self.columns = columns
+        pairs = visible.flatMap { ranges -> [Range<Int>] in
+            precondition(ranges.count <= 2, "AttentionMask: \(ranges.count) visible ranges in a row, at most 2")
+            let first = ranges.first ?? 0..<0
+            return [first, ranges.count == 2 ? ranges[1] : first.upperBound..<first.upperBound]
+        }
+    }
 
     /// Every row sees every column.
     public static func full(rows: Int, columns: Int) -> AttentionMask {

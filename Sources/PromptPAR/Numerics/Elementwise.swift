@@ -1,4 +1,5 @@
 import Foundation
+import RowKernels
 
 /// Element-wise kernels over contiguous Float rows, written as plain loops over pointers that the
 /// compiler vectorises (Swift's generic SIMD types compile to lane-by-lane code here). `Reference`
@@ -78,19 +79,9 @@ enum Elementwise {
         }
     }
 
-    /// `sum(x[0..<n])` in 8 partial sums.
+    /// `sum(x[0..<n])` in 8 partial sums (`RowKernels.sum`).
     @inline(__always)
-    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>(repeating: 0)
-        var i = 0
-        while i + 8 <= n {
-            for l in 0..<8 { acc[l] += x[i + l] }
-            i += 8
-        }
-        var s = acc.sum()
-        while i < n { s += x[i]; i += 1 }
-        return s
-    }
+    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float { RowKernels.sum(x, n) }
 
     /// `row[lo..<hi] = exp(row - m)`; returns their sum.
     @inline(__always)
@@ -99,31 +90,9 @@ enum Elementwise {
         return sum(row + lo, hi - lo)
     }
 
-    /// Maximum of `row[lo..<hi]` (`-greatestFiniteMagnitude` when empty), in 16 lanes: a running
-    /// scalar maximum does not vectorise, and it was the larger half of the softmax.
+    /// Maximum of `row[lo..<hi]` (`-greatestFiniteMagnitude` when empty; `RowKernels.maximum`).
     @inline(__always)
-    static func maximum(_ row: UnsafePointer<Float>, _ lo: Int, _ hi: Int) -> Float {
-        let raw = UnsafeRawPointer(row)
-        var m16 = SIMD16<Float>(repeating: -Float.greatestFiniteMagnitude)
-        var i = lo
-        while i + 16 <= hi {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            m16.replace(with: v, where: v .> m16)
-            i += 16
-        }
-        var m = m16.max()
-        while i < hi { m = row[i] > m ? row[i] : m; i += 1 }
-        return m
-    }
-
-    /// `out[0..<n] = bf16(row[0..<n] * s)`, rounded to nearest even as `BF16.convert`.
-    @inline(__always)
-    static func scaledToBF16(_ row: UnsafePointer<Float>, _ n: Int, by s: Float, into out: UnsafeMutablePointer<UInt16>) {
-        for i in 0..<n {
-            let b = (row[i] * s).bitPattern
-            out[i] = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
-        }
-    }
+    static func maximum(_ row: UnsafePointer<Float>, _ lo: Int, _ hi: Int) -> Float { RowKernels.maximum(row, lo, hi) }
 
     /// `row[lo..<hi] *= s`.
     @inline(__always)

@@ -42,6 +42,14 @@ public enum OneDNN {
     public static var hasBF16: Bool { isaBits & dnnl_cpu_isa_avx512_core_bf16.rawValue == dnnl_cpu_isa_avx512_core_bf16.rawValue }
     /// AMX tiles (int8 and bf16).
     public static var hasAMX: Bool { isaBits & dnnl_cpu_isa_avx512_core_amx.rawValue == dnnl_cpu_isa_avx512_core_amx.rawValue }
+    /// AVX-512 F, BW, DQ and VL (oneDNN's avx512_core, x86-64-v4) or better: `RowKernelsAVX512` runs.
+    public static var hasAVX512: Bool {
+        #if arch(x86_64)
+        isaBits & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
+        #else
+        false
+        #endif
+    }
     /// AVX2 or better (the int8 `vpmaddubsw` path).
     public static var hasAVX2: Bool { isaBits & dnnl_cpu_isa_avx2.rawValue == dnnl_cpu_isa_avx2.rawValue }
 
@@ -75,7 +83,7 @@ enum ReducedKind: Sendable, Hashable {
 }
 
 /// A matmul primitive for one `(kind, m, n, k)`, and its expected weights layout.
-private struct PrimitiveKey: Hashable {
+struct PrimitiveKey: Hashable {
     let kind: ReducedKind
     let m: Int, n: Int, k: Int
     /// A primitive for one thread inside a parallel region: planned for one thread, with a scratchpad
@@ -93,7 +101,7 @@ struct SingleThreadPrimitive: @unchecked Sendable {
 
 /// Primitives created once per shape and reused by every layer and thread (oneDNN primitives may be
 /// executed concurrently); weights layouts chosen once per `(kind, n, k)`.
-private final class PrimitiveCache: @unchecked Sendable {
+final class PrimitiveCache: @unchecked Sendable {
     static let shared = PrimitiveCache()
     private let lock = NSLock()
     private var primitives: [PrimitiveKey: dnnl_primitive_t] = [:]
@@ -232,7 +240,7 @@ final class ReducedWeights: @unchecked Sendable {
     let n: Int, k: Int
     /// Weights in oneDNN's layout (owned; immutable after init, read concurrently).
     private let memory: dnnl_memory_t
-    private let layout: dnnl_memory_desc_t
+    let layout: dnnl_memory_desc_t
     /// int8: `[n]` column scales `sw` and `[n]` column sums `Σ_k q[j, k]`.
     let columnScales: [Float]
     let columnSums: [Int32]
@@ -365,53 +373,13 @@ final class ReducedWeights: @unchecked Sendable {
         }
     }
 
-    /// Rows of one piece of an `int8Product`: a piece's int32 products (`rows * n * 4` bytes, 1 MiB at
-    /// n = 4096) stay in the thread's L2 cache from the product through `finish`.
+    /// Rows of one piece of an int8 product (`int8Piece`): a piece's int32 products (`rows * n * 4`
+    /// bytes, 1 MiB at n = 4096) stay in the thread's L2 cache while they are finished.
     static let pieceRows = 64
-
-    /// int8 only: `a`, already quantised by its producer (`m` rows of `k`), times the weights, then
-    /// `finish(rows, acc)` on their int32 products (`acc` `[rows.count, n]`, row `r` at
-    /// `acc + (r - rows.lowerBound) * n`).
-    ///
-    /// The rows go in pieces of `pieceRows` to whichever of oneDNN's threads is free, each piece a
-    /// one-thread oneDNN product followed at once by its `finish`, while its products are in cache:
-    /// no `[m, n]` int32 matrix goes through memory, and no thread waits at a join for a slower one
-    /// (oneDNN splits a product evenly between its threads, and the vCPUs of a shared host run at
-    /// different speeds).
-    func int8Product(m: Int, a: QuantizedRows, finish: (Range<Int>, UnsafeMutablePointer<Int32>) -> Void) {
-        precondition(kind == .int8 && a.k == k, "int8Product: \(kind) weights of k=\(k), input rows of \(a.k)")
-        guard m > 0 else { return }
-        // Pieces of `piece` rows and a last one of `m % piece`: two shapes, two primitives.
-        let piece = min(m, Self.pieceRows)
-        let full = PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: piece, n: n, k: k, single: true), layout: layout)
-        let rest = m % piece == 0 ? full : PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: m % piece, n: n, k: k, single: true), layout: layout)
-        let calling = pthread_self()
-        // A thread's chunk is one piece when the team splits the rows, all of them when it does not.
-        TeamParallel.rows(m, chunk: piece) { chunk in
-            let pool = ScratchPool.shared, scratch = pool.take()
-            defer { pool.give(scratch) }
-            for first in stride(from: chunk.lowerBound, to: chunk.upperBound, by: piece) {
-                let rows = first..<min(first + piece, chunk.upperBound)
-                let p = rows.count == full.rows ? full : rest
-                precondition(rows.count == p.rows, "int8Product: a piece of \(rows.count) rows, primitives of \(full.rows) and \(rest.rows)")
-                let accBytes = (rows.count * n * 4 + 63) & ~63
-                let base = scratch.reserve(accBytes + p.scratchpadBytes)
-                let acc = base.bindMemory(to: Int32.self, capacity: rows.count * n)
-                let src = UnsafeMutableRawPointer(a.values + rows.lowerBound * k)
-                // gemm_share: the calling thread's time in products (the others do the same work).
-                if pthread_equal(pthread_self(), calling) != 0 {
-                    GEMM.timed { executeSingle(p, src: src, dst: UnsafeMutableRawPointer(acc), scratchpad: base + accBytes) }
-                } else {
-                    executeSingle(p, src: src, dst: UnsafeMutableRawPointer(acc), scratchpad: base + accBytes)
-                }
-                finish(rows, acc)
-            }
-        }
-    }
 
     /// Runs a one-thread primitive on this thread: `src` `[p.rows, k]` u8 times the weights into
     /// `dst` `[p.rows, n]` s32, with its own `scratchpad` (no lock: nothing shared with other executions).
-    private func executeSingle(_ p: SingleThreadPrimitive, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer,
+    func executeSingle(_ p: SingleThreadPrimitive, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer,
                                scratchpad: UnsafeMutableRawPointer) {
         guard let engine = OneDNN.engine else { fatalError("oneDNN: no CPU engine") }
         let t = PrimitiveCache.types(kind)

@@ -29,7 +29,7 @@ extension OneDNNAttention {
         let sizes = unitBytes(seq: seq, headDim: d, bf16: bf16, pad: p.padBytes)
         let ld = 3 * width
         let calling = pthread_self()
-        TeamParallel.rows(batch * heads, chunk: 1) { units in
+        TeamParallel.rows(batch * heads, chunk: 1) { units in mask.pairs.withUnsafeBufferPointer { visible in
             let pool = ScratchPool.shared, scratch = pool.take()
             defer { pool.give(scratch) }
             let base = scratch.reserve(sizes.total)
@@ -77,15 +77,15 @@ extension OneDNNAttention {
                 // scores = q · kᵀ * scale, softmaxed row by row (to bf16 on AMX), then · v.
                 product(p.scores, p.scoresPad, (p.q, qp), (p.kT, kp), (p.s, UnsafeMutableRawPointer(scores)))
                 for i in 0..<seq {
-                    Attention.softmaxRow(scores + i * seq, columns: seq, visible: mask.visible[i],
-                                         bf16: bf16 ? sb.assumingMemoryBound(to: UInt16.self) + i * seq : nil)
+                    ReducedRows.softmax(scores + i * seq, columns: seq, visible: visible[2 * i], visible[2 * i + 1],
+                                        bf16: bf16 ? sb.assumingMemoryBound(to: UInt16.self) + i * seq : nil)
                 }
                 product(p.mix, p.mixPad, (p.sIn, bf16 ? sb : UnsafeMutableRawPointer(scores)), (p.v, vp),
                         (p.out, UnsafeMutableRawPointer(dense)))
                 let o = out + b * seq * width + h * d
                 for i in 0..<seq { (o + i * width).update(from: dense + i * d, count: d) }
             }
-        }
+        }}
         return true
     }
 

@@ -189,8 +189,9 @@ enum OneDNNAttention {
             TeamParallel.rows(group * m) { rows in
                 for gi in rows {
                     let row = scores + gi * seq
-                    Attention.softmaxRow(row, columns: seq, visible: mask.visible[queryRows.lowerBound + gi % m],
-                                         bf16: bf16 ? sb.assumingMemoryBound(to: UInt16.self) + gi * seq : nil)
+                    let q = queryRows.lowerBound + gi % m
+                    ReducedRows.softmax(row, columns: seq, visible: mask.pairs[2 * q], mask.pairs[2 * q + 1],
+                                        bf16: bf16 ? sb.assumingMemoryBound(to: UInt16.self) + gi * seq : nil)
                 }
             }
             // dense[h, i, :] = scores[g, i, :] · v_h

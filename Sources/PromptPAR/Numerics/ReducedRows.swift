@@ -1,0 +1,38 @@
+import RowKernels
+import RowKernelsAVX512
+
+/// The row kernels of the bf16 and int8 paths (`RowKernels`: the attention's softmax, the MLP's
+/// QuickGELU, with a fused multiply-add `exp`): the AVX-512 build where oneDNN's ISA has AVX-512
+/// (`OneDNN.hasAVX512`, so `ONEDNN_MAX_CPU_ISA=AVX2` selects the AVX2 build too), else the AVX2/FMA
+/// one. Both give the same bits. The fp32 path keeps `Elementwise` and `Attention.softmaxRow`, so that
+/// its results stay byte for byte what they were.
+enum ReducedRows {
+    /// Whether `RowKernelsAVX512` runs (decided at the first call).
+    static let avx512 = OneDNN.hasAVX512
+
+    /// `RowKernels.softmax`: one row of `columns` over its visible ranges (`AttentionMask.pairs`: the
+    /// first, then the second, which may be empty), masked columns 0; with `bf16`, the probabilities go
+    /// there and `row` keeps them unnormalised.
+    @inline(__always)
+    static func softmax(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>, _ second: Range<Int>,
+                        bf16: UnsafeMutablePointer<UInt16>?, avx512: Bool = ReducedRows.avx512) {
+        if avx512 {
+            RowKernelsAVX512.softmax(row, columns: columns, visible: first, second, bf16: bf16)
+        } else {
+            RowKernels.softmax(row, columns: columns, visible: first, second, bf16: bf16)
+        }
+    }
+
+    /// `RowKernels.biasQuickGELU` on `rows` rows of `n`: `x = y * sigmoid(1.702 y)`, `y = x + bias`.
+    @inline(__always)
+    static func biasQuickGELU(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, bias: UnsafePointer<Float>,
+                              avx512: Bool = ReducedRows.avx512) {
+        for r in 0..<rows {
+            if avx512 {
+                RowKernelsAVX512.biasQuickGELU(x + r * n, n: n, bias: bias)
+            } else {
+                RowKernels.biasQuickGELU(x + r * n, n: n, bias: bias)
+            }
+        }
+    }
+}

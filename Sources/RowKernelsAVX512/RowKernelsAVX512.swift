@@ -1,0 +1,16 @@
+import RowKernels
+
+/// `RowKernels` compiled for AVX-512 (x86-64-v4, 512-bit vectors): call only where the CPU has AVX-512
+/// F, BW, DQ and VL (`OneDNN.hasAVX512`). The same bits as `RowKernels`.
+public enum RowKernelsAVX512 {
+    /// `RowKernels.softmax`.
+    public static func softmax(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>, _ second: Range<Int>,
+                               bf16: UnsafeMutablePointer<UInt16>?) {
+        RowKernels.softmax(row, columns: columns, visible: first, second, bf16: bf16)
+    }
+
+    /// `RowKernels.biasQuickGELU`.
+    public static func biasQuickGELU(_ row: UnsafeMutablePointer<Float>, n: Int, bias: UnsafePointer<Float>) {
+        RowKernels.biasQuickGELU(row, n: n, bias: bias)
+    }
+}
