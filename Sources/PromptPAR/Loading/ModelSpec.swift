@@ -83,10 +83,12 @@ public struct ModelSpec: Sendable, Equatable {
         name == syntheticName ? .synthetic : .file(name)
     }
 
-    /// Sets the BLAS threads and loads the model.
+    /// Sets the threads and loads the model. A bf16 or int8 model runs on oneDNN's `threads` (OpenMP),
+    /// its fp32 products too (`GEMM` splits them over that team), and OpenBLAS on one thread, whose idle
+    /// threads would otherwise spin beside oneDNN's.
     /// - Throws: `ModelError` naming the file and what is wrong with it.
     public func load() throws(ModelError) -> LoadedModel {
-        BLAS.setThreads(threads)
+        BLAS.setThreads(precision.resolved.reducedKind == nil ? threads : 1)
         OneDNN.setThreads(threads)
         switch source {
         case .synthetic: return try ModelFile.synthetic(precision: precision, fullPrecision: fullPrecision)

@@ -20,8 +20,10 @@ enum GEMM {
                     b: UnsafePointer<Float>, ldb: Int,
                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         timed {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                        alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            byRows(m) { rows in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows.count), Int32(n), Int32(k),
+                            alpha, a + rows.lowerBound * lda, Int32(lda), b, Int32(ldb), beta, c + rows.lowerBound * ldc, Int32(ldc))
+            }
         }
     }
 
@@ -32,9 +34,23 @@ enum GEMM {
                    b: UnsafePointer<Float>, ldb: Int,
                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         timed {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                        alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            byRows(m) { rows in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(n), Int32(k),
+                            alpha, a + rows.lowerBound * lda, Int32(lda), b, Int32(ldb), beta, c + rows.lowerBound * ldc, Int32(ldc))
+            }
         }
+    }
+
+    /// Runs `product(rows)` for all `m` rows: in one call where OpenBLAS has the threads; split over
+    /// oneDNN's team (`TeamParallel`, one OpenBLAS thread each) where a bf16 or int8 model left OpenBLAS
+    /// one thread (`ModelSpec.load`) and oneDNN several: the fp32 products such a model keeps (patch
+    /// embedding, the fusion's block) then run on the threads that are awake anyway. (OpenBLAS's idle
+    /// threads call `sched_yield` for about 0.1 s after each call, taking a core from oneDNN's: 7 % of
+    /// int8 inference in perf.)
+    @inline(__always)
+    private static func byRows(_ m: Int, _ product: (Range<Int>) -> Void) {
+        guard m >= 2 * TeamParallel.minimumRows, OneDNN.threads > 1, BLAS.threads == 1 else { return product(0..<m) }
+        TeamParallel.rows(m, chunk: max(TeamParallel.minimumRows, (m + 2 * OneDNN.threads - 1) / (2 * OneDNN.threads)), product)
     }
 }
 
