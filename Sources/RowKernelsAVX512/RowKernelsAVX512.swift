@@ -9,6 +9,19 @@ public enum RowKernelsAVX512 {
         RowKernels.softmax(row, columns: columns, visible: first, second, bf16: bf16)
     }
 
+    /// `RowKernels.dequantize`.
+    public static func dequantize(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
+                                  columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                                  beta: Float, into out: UnsafeMutablePointer<Float>) {
+        RowKernels.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                              columnSums: columnSums, beta: beta, into: out)
+    }
+
+    /// `RowKernels.quantize`.
+    public static func quantize(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (scale: Float, zero: Int32) {
+        RowKernels.quantize(x, count: count, into: u)
+    }
+
     /// `RowKernels.biasQuickGELU`.
     public static func biasQuickGELU(_ row: UnsafeMutablePointer<Float>, n: Int, bias: UnsafePointer<Float>) {
         RowKernels.biasQuickGELU(row, n: n, bias: bias)

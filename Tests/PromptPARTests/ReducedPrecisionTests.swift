@@ -140,15 +140,18 @@ import Testing
         }
     }
 
-    /// The SIMD quantising and dequantising kernels against their plain references, bit for bit.
-    @Test func int8KernelsMatchReferences() {
+    /// The SIMD quantising and dequantising kernels (the AVX2 build, and the AVX-512 one where the CPU
+    /// has it) against their plain references, bit for bit.
+    @Test(arguments: RowKernelsTests.builds) func int8KernelsMatchReferences(avx512: Bool) {
         var rng = SplitMix(seed: 3)
-        for count in [1, 7, 8, 13, 64, 203] {
+        for count in [1, 7, 8, 13, 16, 64, 203, 1024, 1031] {
             let x = (0..<count).map { i in i == 2 ? 0.5 : rng.float(in: -3...5) }
             var fast = [UInt8](repeating: 0, count: count), plain = fast
-            let f = x.withUnsafeBufferPointer { xp in fast.withUnsafeMutableBufferPointer { Int8Quant.quantizeRow(xp.baseAddress!, count: count, into: $0.baseAddress!) } }
+            let f = x.withUnsafeBufferPointer { xp in
+                fast.withUnsafeMutableBufferPointer { ReducedRows.quantize(xp.baseAddress!, count: count, into: $0.baseAddress!, avx512: avx512) }
+            }
             let p = x.withUnsafeBufferPointer { xp in plain.withUnsafeMutableBufferPointer { Int8Quant.quantizeRowReference(xp.baseAddress!, count: count, into: $0.baseAddress!) } }
-            #expect(f == p && fast == plain, "quantizeRow, \(count) values")
+            #expect(f.scale == p.0 && f.zero == p.1 && fast == plain, "quantizeRow, \(count) values")
             let acc = (0..<count).map { _ in Int32(rng.next() % 200_000) - 100_000 }
             let sums = (0..<count).map { _ in Int32(rng.next() % 20_000) - 10_000 }
             let scales = (0..<count).map { _ in rng.float(in: 0.001...0.01) }
@@ -156,7 +159,8 @@ import Testing
                 let start = (0..<count).map { _ in rng.float(in: -1...1) }
                 var y1 = start, y2 = start
                 y1.withUnsafeMutableBufferPointer {
-                    Int8Quant.dequantizeRow(acc, n: count, rowScale: 0.02, rowZero: 17, columnScales: scales, columnSums: sums, beta: beta, into: $0.baseAddress!)
+                    ReducedRows.dequantize(acc, n: count, rowScale: 0.02, rowZero: 17, columnScales: scales, columnSums: sums, beta: beta,
+                                           into: $0.baseAddress!, avx512: avx512)
                 }
                 y2.withUnsafeMutableBufferPointer {
                     Int8Quant.dequantizeRowReference(acc, n: count, rowScale: 0.02, rowZero: 17, columnScales: scales, columnSums: sums, beta: beta, into: $0.baseAddress!)

@@ -538,102 +538,32 @@ enum Int8Quant {
     }
 
     /// `out[j] = beta * out[j] + rowScale * columnScales[j] * (acc[j] - rowZero * columnSums[j])`, `n` columns.
-    /// Plain reference of `dequantizeRow`.
+    /// Plain scalar reference of `dequantizeRow`, one value at a time.
     static func dequantizeRowReference(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
                               columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
                               beta: Float, into out: UnsafeMutablePointer<Float>) {
-        if beta == 0 {
-            for j in 0..<n { out[j] = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j]) }
-        } else {
-            for j in 0..<n { out[j] = beta * out[j] + rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j]) }
+        for (j, product) in UnsafeBufferPointer(start: acc, count: n).enumerated() {
+            let exact = product &- rowZero &* columnSums[j]
+            let y = rowScale * columnScales[j] * Float(exact)
+            out[j] = beta == 0 ? y : beta * out[j] + y
         }
     }
 
-    /// `quantizeRowReference` in 8-wide SIMD (AVX2; `replace(with:where:)`, not the lane-by-lane
-    /// `pointwiseMin`/`pointwiseMax`), the same results: the range, then
-    /// `clamp(x / scale + zero, 0, 255)` rounded to nearest even by adding 1.5·2^23 (exact below 2^22).
+    /// `quantizeRowReference` in 16-lane vectors (`RowKernels.quantize`, AVX-512 where the CPU has it),
+    /// the same results.
     @inline(__always)
     static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (Float, Int32) {
-        let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(u)
-        // Four independent minima and maxima: one pair waits on its own latency (4 cycles a step).
-        var lo8 = SIMD8<Float>(repeating: 0), hi8 = SIMD8<Float>(repeating: 0)
-        var loB = lo8, hiB = hi8, loC = lo8, hiC = hi8, loD = lo8, hiD = hi8
-        var i = 0
-        while i + 32 <= count {
-            let a = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let b = raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-            let c = raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
-            let d = raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
-            lo8.replace(with: a, where: a .< lo8); hi8.replace(with: a, where: a .> hi8)
-            loB.replace(with: b, where: b .< loB); hiB.replace(with: b, where: b .> hiB)
-            loC.replace(with: c, where: c .< loC); hiC.replace(with: c, where: c .> hiC)
-            loD.replace(with: d, where: d .< loD); hiD.replace(with: d, where: d .> hiD)
-            i += 32
-        }
-        lo8.replace(with: loB, where: loB .< lo8); hi8.replace(with: hiB, where: hiB .> hi8)
-        lo8.replace(with: loC, where: loC .< lo8); hi8.replace(with: hiC, where: hiC .> hi8)
-        lo8.replace(with: loD, where: loD .< lo8); hi8.replace(with: hiD, where: hiD .> hi8)
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            lo8.replace(with: v, where: v .< lo8); hi8.replace(with: v, where: v .> hi8)
-            i += 8
-        }
-        var lo = lo8.min(), hi = hi8.max()
-        while i < count { lo = min(lo, x[i]); hi = max(hi, x[i]); i += 1 }
-        let scale = hi > lo ? (hi - lo) / 255 : 1
-        let inv = 1 / scale
-        let zero = (-lo * inv).rounded(.toNearestOrEven)
-        let magic: Float = 12_582_912  // 1.5 · 2^23
-        let inv8 = SIMD8<Float>(repeating: inv), zero8 = SIMD8<Float>(repeating: zero)
-        let floor8 = SIMD8<Float>(repeating: 0), ceil8 = SIMD8<Float>(repeating: 255), magic8 = SIMD8<Float>(repeating: magic)
-        i = 0
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            var q = v * inv8 + zero8
-            q.replace(with: floor8, where: q .< floor8)
-            q.replace(with: ceil8, where: q .> ceil8)
-            q += magic8
-            let bytes = SIMD8<UInt8>(truncatingIfNeeded: unsafeBitCast(q, to: SIMD8<UInt32>.self))
-            out.storeBytes(of: bytes, toByteOffset: i, as: SIMD8<UInt8>.self)
-            i += 8
-        }
-        while i < count {
-            let q = min(255, max(0, x[i] * inv + zero)) + magic
-            u[i] = UInt8(truncatingIfNeeded: q.bitPattern)
-            i += 1
-        }
-        return (scale, Int32(zero))
+        let (scale, zero) = ReducedRows.quantize(x, count: count, into: u)
+        return (scale, zero)
     }
 
-    /// `dequantizeRowReference` in 8-wide SIMD, the same arithmetic.
+    /// `dequantizeRowReference` in 16-lane vectors (`RowKernels.dequantize`, AVX-512 where the CPU has
+    /// it), the same arithmetic.
     @inline(__always)
     static func dequantizeRow(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
                               columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
                               beta: Float, into out: UnsafeMutablePointer<Float>) {
-        let accRaw = UnsafeRawPointer(acc), sw = UnsafeRawPointer(columnScales), cs = UnsafeRawPointer(columnSums)
-        let outRaw = UnsafeMutableRawPointer(out)
-        let rs8 = SIMD8<Float>(repeating: rowScale), z8 = SIMD8<Int32>(repeating: rowZero), beta8 = SIMD8<Float>(repeating: beta)
-        var j = 0
-        @inline(__always) func product(_ j: Int) -> SIMD8<Float> {
-            let a = accRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Int32>.self)
-            let sums = cs.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Int32>.self)
-            let scales = sw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-            return rs8 * scales * SIMD8<Float>(a &- z8 &* sums)
-        }
-        // Two loops, so that neither tests `beta` per vector.
-        if beta == 0 {
-            while j + 8 <= n { outRaw.storeBytes(of: product(j), toByteOffset: j * 4, as: SIMD8<Float>.self); j += 8 }
-        } else {
-            while j + 8 <= n {
-                let y = beta8 * outRaw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + product(j)
-                outRaw.storeBytes(of: y, toByteOffset: j * 4, as: SIMD8<Float>.self)
-                j += 8
-            }
-        }
-        while j < n {
-            let y = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j])
-            out[j] = beta != 0 ? beta * out[j] + y : y
-            j += 1
-        }
+        ReducedRows.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                               columnSums: columnSums, beta: beta, into: out)
     }
 }

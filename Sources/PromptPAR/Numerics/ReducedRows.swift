@@ -2,7 +2,7 @@ import RowKernels
 import RowKernelsAVX512
 
 /// The row kernels of the bf16 and int8 paths (`RowKernels`: the attention's softmax, the MLP's
-/// QuickGELU, with a fused multiply-add `exp`): the AVX-512 build where oneDNN's ISA has AVX-512
+/// QuickGELU, with a fused multiply-add `exp`; quantising and dequantising int8 rows): the AVX-512 build where oneDNN's ISA has AVX-512
 /// (`OneDNN.hasAVX512`, so `ONEDNN_MAX_CPU_ISA=AVX2` selects the AVX2 build too), else the AVX2/FMA
 /// one. Both give the same bits. The fp32 path keeps `Elementwise` and `Attention.softmaxRow`, so that
 /// its results stay byte for byte what they were.
@@ -21,6 +21,27 @@ enum ReducedRows {
         } else {
             RowKernels.softmax(row, columns: columns, visible: first, second, bf16: bf16)
         }
+    }
+
+    /// `RowKernels.dequantize`: a row of int32 products back to floats, `out = beta * out + y`.
+    @inline(__always)
+    static func dequantize(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
+                           columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                           beta: Float, into out: UnsafeMutablePointer<Float>, avx512: Bool = ReducedRows.avx512) {
+        if avx512 {
+            RowKernelsAVX512.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                        columnSums: columnSums, beta: beta, into: out)
+        } else {
+            RowKernels.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                  columnSums: columnSums, beta: beta, into: out)
+        }
+    }
+
+    /// `RowKernels.quantize`: `count` floats to u8 with their own scale and zero point.
+    @inline(__always)
+    static func quantize(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>,
+                         avx512: Bool = ReducedRows.avx512) -> (scale: Float, zero: Int32) {
+        avx512 ? RowKernelsAVX512.quantize(x, count: count, into: u) : RowKernels.quantize(x, count: count, into: u)
     }
 
     /// `RowKernels.biasQuickGELU` on `rows` rows of `n`: `x = y * sigmoid(1.702 y)`, `y = x + bias`.
