@@ -49,8 +49,9 @@ enum GEMM {
     /// int8 inference in perf.)
     @inline(__always)
     private static func byRows(_ m: Int, _ product: (Range<Int>) -> Void) {
-        guard m >= 2 * TeamParallel.minimumRows, OneDNN.threads > 1, BLAS.threads == 1 else { return product(0..<m) }
-        TeamParallel.rows(m, chunk: max(TeamParallel.minimumRows, (m + 2 * OneDNN.threads - 1) / (2 * OneDNN.threads)), product)
+        let team = OneDNN.threads
+        guard m >= 2 * TeamParallel.minimumRows, team > 1, BLAS.threads == 1 else { return product(0..<m) }
+        TeamParallel.rows(m, chunk: max(TeamParallel.minimumRows, (m + 2 * team - 1) / (2 * team)), product)
     }
 }
 

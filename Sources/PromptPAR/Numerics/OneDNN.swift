@@ -1,5 +1,6 @@
 import COneDNN
 import Foundation
+import Synchronization
 
 /// oneDNN (Debian's libdnnl 2.6, GNU OpenMP runtime): the engine, the instruction set it uses, its
 /// threads, and the matmul primitives of the reduced-precision Linear layers, created once per shape.
@@ -10,12 +11,14 @@ public enum OneDNN {
         return dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success ? e : nil
     }()
 
-    /// OpenMP threads of one oneDNN product (set with `BLAS.setThreads` by `ModelSpec.load`).
-    nonisolated(unsafe) static var threads = 1
+    /// OpenMP threads of one oneDNN product and of the row loops and fp32 products split over its team
+    /// (set by `ModelSpec.load`, which may run while another model computes: atomic).
+    static var threads: Int { threadCount.load(ordering: .relaxed) }
+    private static let threadCount = Atomic<Int>(1)
 
     /// Sets the threads of one product. GNU OpenMP keeps the count per calling thread, so
     /// `ReducedWeights.abT` applies it on the thread that runs the product.
-    public static func setThreads(_ n: Int) { threads = max(1, n) }
+    public static func setThreads(_ n: Int) { threadCount.store(max(1, n), ordering: .relaxed) }
 
     /// The instruction set oneDNN dispatches to, after `ONEDNN_MAX_CPU_ISA`/`DNNL_MAX_CPU_ISA` (read once,
     /// at the first oneDNN call): `avx2`, `avx512_core`, `avx512_core_vnni`, `avx512_core_bf16`,
@@ -375,7 +378,11 @@ final class ReducedWeights: @unchecked Sendable {
 
     /// Rows of one piece of an int8 product (`int8Piece`): a piece's int32 products (`rows * n * 4`
     /// bytes, 1 MiB at n = 4096) stay in the thread's L2 cache while they are finished.
-    static let pieceRows = 64
+    /// `PARD_PIECE_ROWS` (16-512) sets it, for measuring.
+    static let pieceRows: Int = {
+        if let text = ProcessInfo.processInfo.environment["PARD_PIECE_ROWS"], let n = Int(text), (16...512).contains(n) { return n }
+        return 64
+    }()
 
     /// Runs a one-thread primitive on this thread: `src` `[p.rows, k]` u8 times the weights into
     /// `dst` `[p.rows, n]` s32, with its own `scratchpad` (no lock: nothing shared with other executions).
