@@ -12,14 +12,28 @@ public enum RowKernelsAVX512 {
     /// `RowKernels.dequantize`.
     public static func dequantize(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
                                   columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
-                                  beta: Float, into out: UnsafeMutablePointer<Float>) {
+                                  beta: Float, bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>) {
         RowKernels.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
-                              columnSums: columnSums, beta: beta, into: out)
+                              columnSums: columnSums, beta: beta, bias: bias, into: out)
+    }
+
+    /// `RowKernels.dequantizeBiasQuickGELU`.
+    public static func dequantizeBiasQuickGELU(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
+                                               columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                                               bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) -> (low: Float, high: Float) {
+        RowKernels.dequantizeBiasQuickGELU(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                           columnSums: columnSums, bias: bias, into: out)
     }
 
     /// `RowKernels.quantize`.
     public static func quantize(_ x: UnsafePointer<Float>, count: Int, into u: UnsafeMutablePointer<UInt8>) -> (scale: Float, zero: Int32) {
         RowKernels.quantize(x, count: count, into: u)
+    }
+
+    /// `RowKernels.quantize(_:count:range:into:)`.
+    public static func quantize(_ x: UnsafePointer<Float>, count: Int, range: (low: Float, high: Float),
+                                into u: UnsafeMutablePointer<UInt8>) -> (scale: Float, zero: Int32) {
+        RowKernels.quantize(x, count: count, range: range, into: u)
     }
 
     /// `RowKernels.biasQuickGELU`.

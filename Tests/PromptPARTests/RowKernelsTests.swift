@@ -74,6 +74,79 @@ import Testing
         }
     }
 
+    /// `maximum` (its last 16 values as one overlapping vector, its lanes halved) gives the running
+    /// scalar maximum on every length and offset, NaNs ignored, -greatestFiniteMagnitude when empty.
+    @Test func maximumIsTheScalarMaximum() {
+        var rng = SplitMix(seed: 21)
+        let x = (0..<80).map { _ in rng.float(in: -50...50) }
+        for lo in [0, 1, 5, 16] {
+            for hi in lo...80 {
+                var want = -Float.greatestFiniteMagnitude
+                for i in lo..<hi where x[i] > want { want = x[i] }
+                let got = x.withUnsafeBufferPointer { RowKernels.maximum($0.baseAddress!, lo, hi) }
+                #expect(got == want, "maximum of \(lo)..<\(hi)")
+            }
+        }
+        var nan = x
+        nan[3] = .nan; nan[70] = .nan
+        let m = nan.withUnsafeBufferPointer { RowKernels.maximum($0.baseAddress!, 0, 80) }
+        #expect(m == x.enumerated().filter { $0.offset != 3 && $0.offset != 70 }.map(\.element).max())
+    }
+
+    /// The fused epilogues give the bits of the steps they replace, in both builds: `dequantize` with a
+    /// bias is `dequantize` then `addBias` (with `beta` 0 and 1); `dequantizeBiasQuickGELU` then
+    /// `quantize(range:)` is `dequantize`, `biasQuickGELU`, `quantize` (row, range, scale, zero point,
+    /// bytes), on rows of 64 and 4096 values with extremes.
+    @Test(arguments: builds) func fusedEpiloguesGiveTheStepsBits(avx512: Bool) {
+        var rng = SplitMix(seed: 17)
+        for n in [64, 4096] {
+            let acc = (0..<n).map { _ in Int32(rng.next() % 2_000_000) - 1_000_000 }
+            var sums = (0..<n).map { _ in Int32(rng.next() % 20_000) - 10_000 }
+            let scales = (0..<n).map { _ in rng.float(in: 0.0001...0.001) }
+            var bias = (0..<n).map { _ in rng.float(in: -2...2) }
+            sums[1] = 2_000_000; bias[2] = -1e4; bias[3] = 1e4
+            for beta: Float in [0, 1] {
+                let start = (0..<n).map { _ in rng.float(in: -3...3) }
+                var fused = start, steps = start
+                fused.withUnsafeMutableBufferPointer { f in
+                    bias.withUnsafeBufferPointer {
+                        ReducedRows.dequantize(acc, n: n, rowScale: 0.03, rowZero: 9, columnScales: scales, columnSums: sums, beta: beta,
+                                               bias: $0.baseAddress!, into: f.baseAddress!, avx512: avx512)
+                    }
+                }
+                steps.withUnsafeMutableBufferPointer { s in
+                    ReducedRows.dequantize(acc, n: n, rowScale: 0.03, rowZero: 9, columnScales: scales, columnSums: sums, beta: beta,
+                                           into: s.baseAddress!, avx512: avx512)
+                    bias.withUnsafeBufferPointer { Elementwise.addBias(s.baseAddress!, rows: 1, n: n, bias: $0.baseAddress!) }
+                }
+                #expect(fused.map(\.bitPattern) == steps.map(\.bitPattern), "dequantize with bias, \(n) values, beta \(beta)")
+            }
+            var fusedRow = [Float](repeating: 0, count: n), stepRow = fusedRow
+            var fusedBytes = [UInt8](repeating: 0, count: n), stepBytes = fusedBytes
+            let range = fusedRow.withUnsafeMutableBufferPointer { f in
+                bias.withUnsafeBufferPointer {
+                    ReducedRows.dequantizeBiasQuickGELU(acc, n: n, rowScale: 0.03, rowZero: 9, columnScales: scales, columnSums: sums,
+                                                        bias: $0.baseAddress!, into: f.baseAddress!, avx512: avx512)
+                }
+            }
+            let fusedQ = fusedRow.withUnsafeBufferPointer { f in
+                fusedBytes.withUnsafeMutableBufferPointer { ReducedRows.quantize(f.baseAddress!, count: n, range: range, into: $0.baseAddress!, avx512: avx512) }
+            }
+            stepRow.withUnsafeMutableBufferPointer { s in
+                ReducedRows.dequantize(acc, n: n, rowScale: 0.03, rowZero: 9, columnScales: scales, columnSums: sums, beta: 0,
+                                       into: s.baseAddress!, avx512: avx512)
+                bias.withUnsafeBufferPointer { ReducedRows.biasQuickGELU(s.baseAddress!, rows: 1, n: n, bias: $0.baseAddress!, avx512: avx512) }
+            }
+            let stepRange = stepRow.withUnsafeBufferPointer { RowKernels.range($0.baseAddress!, count: n) }
+            let stepQ = stepRow.withUnsafeBufferPointer { s in
+                stepBytes.withUnsafeMutableBufferPointer { ReducedRows.quantize(s.baseAddress!, count: n, into: $0.baseAddress!, avx512: avx512) }
+            }
+            #expect(fusedRow.map(\.bitPattern) == stepRow.map(\.bitPattern), "dequantize + QuickGELU, \(n) values")
+            #expect(range == stepRange && fusedQ == stepQ && fusedBytes == stepBytes, "quantised GELU rows, \(n) values")
+            #expect(range.low < 0 && range.high >= 1e4 * 0.99, "the extremes are in the range")
+        }
+    }
+
     /// The AVX-512 build gives the AVX2 build's bits: rows of the attention's length (311) and odd ones,
     /// masked and not, both outputs; QuickGELU over 4096 values with extremes (±1e4, ±0, subnormals).
     @Test(.enabled(if: OneDNN.hasAVX512, "this CPU has no AVX-512: only the AVX2 build can run"))

@@ -61,8 +61,7 @@ extension TransformerBlock {
             let acc = layer.int8Piece(rows, of: pieces, a: input, scratch: scratch)
             linear.bias.withUnsafeBufferPointerOrNil { bias in
                 for r in rows {
-                    layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, into: x + r * w)
-                    Elementwise.addBias(x + r * w, rows: 1, n: w, bias: bias!)
+                    layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, bias: bias, into: x + r * w)
                 }
             }
         }
@@ -81,8 +80,7 @@ extension TransformerBlock {
                 guard let packed else {
                     for r in rows {
                         let out = s.wide + r * 3 * w
-                        layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, into: out)
-                        Elementwise.addBias(out, rows: 1, n: 3 * w, bias: bias!)
+                        layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, bias: bias, into: out)
                     }
                     return
                 }
@@ -90,8 +88,7 @@ extension TransformerBlock {
                 let packedF32 = bf16 ? nil : packed.bindMemory(to: Float.self, capacity: 3 * all * w)
                 Self.withRow(3 * w) { row in
                     for r in rows {
-                        layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, into: row)
-                        Elementwise.addBias(row, rows: 1, n: 3 * w, bias: bias!)
+                        layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, bias: bias, into: row)
                         for part in 0..<3 {
                             for head in 0..<heads {
                                 let from = row + part * w + head * headDim
@@ -129,12 +126,19 @@ extension TransformerBlock {
             fc1.bias.withUnsafeBufferPointerOrNil { bias in
                 Self.withRow(hidden) { row in
                     for r in rows {
-                        layers.fc1.dequantize(acc + (r - rows.lowerBound) * hidden, row: r, of: q, beta: 0, into: row)
+                        let products = acc + (r - rows.lowerBound) * hidden
                         switch activation {
-                        case .quickGELU: ReducedRows.biasQuickGELU(row, rows: 1, n: hidden, bias: bias!)
-                        case .gelu: Elementwise.biasGELU(row, rows: 1, n: hidden, bias: bias!)
+                        case .quickGELU where hidden % 64 == 0:
+                            layers.fc1.dequantizeQuickGELU(products, row: r, of: q, bias: bias!, row: row, into: h)
+                        case .quickGELU:
+                            layers.fc1.dequantize(products, row: r, of: q, beta: 0, bias: nil, into: row)
+                            ReducedRows.biasQuickGELU(row, rows: 1, n: hidden, bias: bias!)
+                            h.store(row, row: r)
+                        case .gelu:
+                            layers.fc1.dequantize(products, row: r, of: q, beta: 0, bias: nil, into: row)
+                            Elementwise.biasGELU(row, rows: 1, n: hidden, bias: bias!)
+                            h.store(row, row: r)
                         }
-                        h.store(row, row: r)
                     }
                 }
             }

@@ -410,15 +410,31 @@ final class ReducedWeights: @unchecked Sendable {
         }
     }
 
-    /// `out[n] = beta * out + y` for row `r` of a product of `a`, `y` the dequantised `acc` (`dequantizeRow`).
+    /// `out[n] = beta * out + y (+ bias)` for row `r` of a product of `a`, `y` the dequantised `acc`
+    /// (`dequantizeRow`; the bias in the same pass, the bits of adding it after).
     @inline(__always)
-    func dequantize(_ acc: UnsafePointer<Int32>, row r: Int, of a: QuantizedRows, beta: Float, into out: UnsafeMutablePointer<Float>) {
+    func dequantize(_ acc: UnsafePointer<Int32>, row r: Int, of a: QuantizedRows, beta: Float, bias: UnsafePointer<Float>?,
+                    into out: UnsafeMutablePointer<Float>) {
         columnScales.withUnsafeBufferPointer { sw in
             columnSums.withUnsafeBufferPointer { cs in
-                Int8Quant.dequantizeRow(acc, n: n, rowScale: a.scales[r], rowZero: a.zeros[r], columnScales: sw.baseAddress!,
-                                        columnSums: cs.baseAddress!, beta: beta, into: out)
+                ReducedRows.dequantize(acc, n: n, rowScale: a.scales[r], rowZero: a.zeros[r], columnScales: sw.baseAddress!,
+                                       columnSums: cs.baseAddress!, beta: beta, bias: bias, into: out)
             }
         }
+    }
+
+    /// Row `r` of fc1's product of `a` through bias and QuickGELU into `out` (`n` floats), quantised
+    /// into row `r` of `h`: `dequantize`, `biasQuickGELU` and `QuantizedRows.store` in two passes.
+    @inline(__always)
+    func dequantizeQuickGELU(_ acc: UnsafePointer<Int32>, row r: Int, of a: QuantizedRows, bias: UnsafePointer<Float>,
+                             row out: UnsafeMutablePointer<Float>, into h: QuantizedRows) {
+        let range = columnScales.withUnsafeBufferPointer { sw in
+            columnSums.withUnsafeBufferPointer { cs in
+                ReducedRows.dequantizeBiasQuickGELU(acc, n: n, rowScale: a.scales[r], rowZero: a.zeros[r], columnScales: sw.baseAddress!,
+                                                    columnSums: cs.baseAddress!, bias: bias, into: out)
+            }
+        }
+        h.store(out, row: r, range: range)
     }
 
     /// Runs the cached primitive: `src` `[m, k]` (bf16 or u8) times the weights into `dst` `[m, n]`
@@ -461,6 +477,13 @@ struct QuantizedRows {
     @inline(__always)
     func store(_ x: UnsafePointer<Float>, row r: Int) {
         let (scale, zero) = Int8Quant.quantizeRow(x, count: k, into: values + r * k)
+        scales[r] = scale; zeros[r] = zero
+    }
+
+    /// `store` of a row whose range (`RowKernels.range`) is known.
+    @inline(__always)
+    func store(_ x: UnsafePointer<Float>, row r: Int, range: (low: Float, high: Float)) {
+        let (scale, zero) = ReducedRows.quantize(x, count: k, range: range, into: values + r * k)
         scales[r] = scale; zeros[r] = zero
     }
 

@@ -23,18 +23,41 @@ enum ReducedRows {
         }
     }
 
-    /// `RowKernels.dequantize`: a row of int32 products back to floats, `out = beta * out + y`.
+    /// `RowKernels.dequantize`: a row of int32 products back to floats, `out = beta * out + y (+ bias)`.
     @inline(__always)
     static func dequantize(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
                            columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
-                           beta: Float, into out: UnsafeMutablePointer<Float>, avx512: Bool = ReducedRows.avx512) {
+                           beta: Float, bias: UnsafePointer<Float>? = nil, into out: UnsafeMutablePointer<Float>,
+                           avx512: Bool = ReducedRows.avx512) {
         if avx512 {
             RowKernelsAVX512.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
-                                        columnSums: columnSums, beta: beta, into: out)
+                                        columnSums: columnSums, beta: beta, bias: bias, into: out)
         } else {
             RowKernels.dequantize(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
-                                  columnSums: columnSums, beta: beta, into: out)
+                                  columnSums: columnSums, beta: beta, bias: bias, into: out)
         }
+    }
+
+    /// `RowKernels.dequantizeBiasQuickGELU`: a row of fc1's int32 products through bias and QuickGELU
+    /// (`n` a multiple of 64), returning the row's range for `quantize(_:count:range:into:)`.
+    @inline(__always)
+    static func dequantizeBiasQuickGELU(_ acc: UnsafePointer<Int32>, n: Int, rowScale: Float, rowZero: Int32,
+                                        columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                                        bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                                        avx512: Bool = ReducedRows.avx512) -> (low: Float, high: Float) {
+        avx512
+            ? RowKernelsAVX512.dequantizeBiasQuickGELU(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                                       columnSums: columnSums, bias: bias, into: out)
+            : RowKernels.dequantizeBiasQuickGELU(acc, n: n, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                                 columnSums: columnSums, bias: bias, into: out)
+    }
+
+    /// `RowKernels.quantize` of a row whose range is known.
+    @inline(__always)
+    static func quantize(_ x: UnsafePointer<Float>, count: Int, range: (low: Float, high: Float), into u: UnsafeMutablePointer<UInt8>,
+                         avx512: Bool = ReducedRows.avx512) -> (scale: Float, zero: Int32) {
+        avx512 ? RowKernelsAVX512.quantize(x, count: count, range: range, into: u)
+            : RowKernels.quantize(x, count: count, range: range, into: u)
     }
 
     /// `RowKernels.quantize`: `count` floats to u8 with their own scale and zero point.
