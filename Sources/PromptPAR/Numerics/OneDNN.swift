@@ -387,27 +387,20 @@ final class ReducedWeights: @unchecked Sendable {
     /// Runs a one-thread primitive on this thread: `src` `[p.rows, k]` u8 times the weights into
     /// `dst` `[p.rows, n]` s32, with its own `scratchpad` (no lock: nothing shared with other executions).
     func executeSingle(_ p: SingleThreadPrimitive, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer,
-                               scratchpad: UnsafeMutableRawPointer) {
+                       scratchpad: UnsafeMutableRawPointer) {
         guard let engine = OneDNN.engine else { fatalError("oneDNN: no CPU engine") }
         let t = PrimitiveCache.types(kind)
-        var smd = dnnl_memory_desc_t(), dmd = dnnl_memory_desc_t(), pmd = p.scratchpad
+        var smd = dnnl_memory_desc_t(), dmd = dnnl_memory_desc_t()
         var sd: [Int64] = [Int64(p.rows), Int64(k)], dd: [Int64] = [Int64(p.rows), Int64(n)]
         dnnl_memory_desc_init_by_tag(&smd, 2, &sd, t.src, dnnl_ab)
         dnnl_memory_desc_init_by_tag(&dmd, 2, &dd, t.dst, dnnl_ab)
-        var sm: dnnl_memory_t?, dm: dnnl_memory_t?, pm: dnnl_memory_t?, stream: dnnl_stream_t?
-        guard dnnl_memory_create(&sm, &smd, engine, src) == dnnl_success,
-              dnnl_memory_create(&dm, &dmd, engine, dst) == dnnl_success,
-              dnnl_memory_create(&pm, &pmd, engine, scratchpad) == dnnl_success,
-              dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
-            fatalError("oneDNN: cannot wrap the buffers of a one-thread \(kind) product")
+        var stream: dnnl_stream_t?
+        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
+            fatalError("oneDNN: cannot create a stream for a one-thread \(kind) product")
         }
-        defer { dnnl_memory_destroy(sm); dnnl_memory_destroy(dm); dnnl_memory_destroy(pm); dnnl_stream_destroy(stream) }
-        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: sm), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: memory),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dm), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pm)]
-        guard dnnl_primitive_execute(p.primitive, stream, Int32(args.count), &args) == dnnl_success,
-              dnnl_stream_wait(stream) == dnnl_success else {
-            fatalError("oneDNN: executing a one-thread \(kind) product (m=\(p.rows) n=\(n) k=\(k)) failed")
-        }
+        defer { dnnl_stream_destroy(stream) }
+        OneDNN.executeOnThisThread(p.primitive, stream: stream, src: (smd, src), weights: .memory(memory), dst: (dmd, dst),
+                                   scratchpad: (p.scratchpad, scratchpad), what: "a one-thread \(kind) product (m=\(p.rows) n=\(n) k=\(k))")
     }
 
     /// `out[n] = beta * out + y (+ bias)` for row `r` of a product of `a`, `y` the dequantised `acc`

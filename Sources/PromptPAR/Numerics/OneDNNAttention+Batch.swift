@@ -46,11 +46,11 @@ extension OneDNNAttention {
             let timed = pthread_equal(pthread_self(), calling) != 0
             func product(_ primitive: dnnl_primitive_t, _ padMD: dnnl_memory_desc_t, _ src: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
                          _ wei: (dnnl_memory_desc_t, UnsafeMutableRawPointer), _ dst: (dnnl_memory_desc_t, UnsafeMutableRawPointer)) {
-                if timed {
-                    GEMM.timed { executeSingle(primitive, stream, src, wei, dst, (padMD, pad)) }
-                } else {
-                    executeSingle(primitive, stream, src, wei, dst, (padMD, pad))
+                func run() {
+                    OneDNN.executeOnThisThread(primitive, stream: stream, src: src, weights: .buffer(wei), dst: dst,
+                                               scratchpad: (padMD, pad), what: "an attention product")
                 }
+                if timed { GEMM.timed(run) } else { run() }
             }
             for unit in units {
                 let b = unit / heads, h = unit % heads
@@ -103,30 +103,5 @@ extension OneDNNAttention {
     /// The one-thread products of `runBatch` for this shape, or nil if oneDNN has none here.
     static func batchProducts(seq: Int, headDim d: Int, scale: Float, bf16: Bool = OneDNNAttention.bf16) -> Products? {
         products(Key(seq: seq, m: seq, width: d, heads: 1, headDim: d, scale: scale, bf16: bf16, single: true))
-    }
-
-    /// Runs a one-thread `primitive` on this thread with its own scratchpad and waits (no lock: it
-    /// shares nothing with other executions).
-    private static func executeSingle(_ primitive: dnnl_primitive_t, _ stream: dnnl_stream_t?,
-                                      _ src: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
-                                      _ wei: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
-                                      _ dst: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
-                                      _ pad: (dnnl_memory_desc_t, UnsafeMutableRawPointer)) {
-        guard let engine = OneDNN.engine else { fatalError("oneDNN: no CPU engine") }
-        var sm: dnnl_memory_t?, wm: dnnl_memory_t?, dm: dnnl_memory_t?, pm: dnnl_memory_t?
-        var smd = src.0, wmd = wei.0, dmd = dst.0, pmd = pad.0
-        guard dnnl_memory_create(&sm, &smd, engine, src.1) == dnnl_success,
-              dnnl_memory_create(&wm, &wmd, engine, wei.1) == dnnl_success,
-              dnnl_memory_create(&dm, &dmd, engine, dst.1) == dnnl_success,
-              dnnl_memory_create(&pm, &pmd, engine, pad.1) == dnnl_success else {
-            fatalError("oneDNN: cannot wrap the buffers of an attention product")
-        }
-        defer { dnnl_memory_destroy(sm); dnnl_memory_destroy(wm); dnnl_memory_destroy(dm); dnnl_memory_destroy(pm) }
-        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: sm), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wm),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dm), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pm)]
-        guard dnnl_primitive_execute(primitive, stream, Int32(args.count), &args) == dnnl_success,
-              dnnl_stream_wait(stream) == dnnl_success else {
-            fatalError("oneDNN: executing an attention product failed")
-        }
     }
 }
