@@ -81,6 +81,7 @@ struct BenchCommand: ParsableCommand {
                 "precision": model.precision.rawValue,
                 "precision_requested": precision.rawValue,
                 "onednn_isa": OneDNN.isaName,
+                "products": model.products,
                 "fp32_layers": model.fullPrecision.description,
                 "batch": b,
                 "threads": threads,

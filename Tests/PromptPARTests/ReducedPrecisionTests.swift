@@ -108,6 +108,7 @@ import Testing
         var block = TransformerBlock(norm1: norm(), qkv: try linear(w, 3 * w), attnOut: try linear(w, w), norm2: norm(),
                                      fc1: try linear(w, hidden), fc2: try linear(hidden, w), heads: heads, activation: activation)
         block.attentionOnOneDNN = true
+        block.attentionInBF16 = OneDNNAttention.bf16
         #expect(block.int8Layers != nil)
         let start = values(batch * seq * w, -2...2)
         let mask = AttentionMask.full(rows: seq, columns: seq)

@@ -5,9 +5,11 @@ import PardCheckpoint
 struct ModelLoader {
     let source: any TensorSource
     /// The arithmetic of the vision transformer's Linear layers (qkv, out_proj, c_fc, c_proj); nil:
-    /// fp32. The patch embedding, the text encoder (run once at load), the fusion and the heads stay fp32.
+    /// fp32 on OpenBLAS (`.f32`: fp32 on oneDNN). The patch embedding, the text encoder (run once at
+    /// load), the fusion and the heads stay fp32 on OpenBLAS.
     var reduced: ReducedKind? = nil
-    /// Vision Linear layers that stay fp32 even when `reduced` is set.
+    /// Vision Linear layers that stay fp32 (as the fp32 model's: `.f32` where `OneDNN.fp32OnOneDNN`)
+    /// even when `reduced` is set.
     var fullPrecision: FullPrecisionLayers = .none
 
     /// `layer` converted to `reduced`, if set (each layer right after it is read, so that the fp32
@@ -15,7 +17,11 @@ struct ModelLoader {
     /// `apply`: the block (index among count) when the layer is a vision block's, nil: keep fp32.
     func reduce(_ layer: Linear, _ name: String, _ kind: FullPrecisionLayers.Layer,
                 _ apply: (index: Int, count: Int)?) throws(ModelError) -> Linear {
-        guard let apply, let reduced, !fullPrecision.keeps(kind, block: apply.index, of: apply.count) else { return layer }
+        guard let apply, let reduced else { return layer }
+        // A layer kept in fp32 runs as the fp32 model's do (on oneDNN where that has brgemm fp32 kernels).
+        if fullPrecision.keeps(kind, block: apply.index, of: apply.count) {
+            return OneDNN.fp32OnOneDNN ? try layer.reduced(to: .f32, name: "\(source.path): \(name)") : layer
+        }
         return try layer.reduced(to: reduced, name: "\(source.path): \(name)")
     }
 
@@ -48,6 +54,7 @@ struct ModelLoader {
         // Attention on oneDNN where the block has a reduced layer (a block kept whole stays exact).
         block.attentionOnOneDNN = [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced != nil }
             && OneDNNAttention.available(seq: 8, width: w, heads: heads)
+        block.attentionInBF16 = OneDNNAttention.bf16 && [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced.map { $0.kind != .f32 } ?? false }
         return block
     }
 

@@ -15,7 +15,10 @@ public struct ModelSpec: Sendable, Equatable {
     /// blocks' attention products (q·kᵀ, scores·v) run on oneDNN too, all heads in one product: with
     /// bf16 inputs where oneDNN has AMX, in fp32 elsewhere (`OneDNNAttention`).
     public enum Precision: String, Sendable, CaseIterable {
-        /// OpenBLAS `sgemm`.
+        /// fp32 throughout. The vision transformer's products on oneDNN's brgemm fp32 kernels where
+        /// oneDNN has them (AVX-512: `OneDNN.fp32OnOneDNN`; weights reordered once at load, 1.18x the
+        /// crops/s of OpenBLAS `SkylakeX` on a Xeon with AMX), else OpenBLAS `sgemm`
+        /// (`PARD_FP32_GEMM=openblas` forces it); the rest OpenBLAS.
         case fp32
         /// oneDNN matmul, bf16 weights (converted once at load) and activations, fp32 accumulation and
         /// output. Needs AVX512-BF16 or AMX-BF16 to be fast (oneDNN 2.6 emulates it on plain AVX-512,
@@ -47,7 +50,7 @@ public struct ModelSpec: Sendable, Equatable {
         /// The reduced arithmetic of the Linear layers, nil for fp32.
         var reducedKind: ReducedKind? {
             switch resolved {
-            case .fp32, .auto: nil
+            case .fp32, .auto: OneDNN.fp32OnOneDNN ? .f32 : nil
             case .bf16: .bf16
             case .int8: .int8
             }

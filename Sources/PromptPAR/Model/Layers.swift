@@ -49,7 +49,7 @@ public struct Linear: Sendable {
                 guard let b else { return }
                 switch activation {
                 case .quickGELU:
-                    if reduced != nil { ReducedRows.biasQuickGELU(row, rows: 1, n: n, bias: b) } else { Elementwise.biasQuickGELU(row, rows: 1, n: n, bias: b) }
+                    if let reduced, reduced.kind != .f32 { ReducedRows.biasQuickGELU(row, rows: 1, n: n, bias: b) } else { Elementwise.biasQuickGELU(row, rows: 1, n: n, bias: b) }
                 case .gelu: Elementwise.biasGELU(row, rows: 1, n: n, bias: b)
                 case nil: Elementwise.addBias(row, rows: 1, n: n, bias: b)
                 }
@@ -124,6 +124,8 @@ public struct TransformerBlock: Sendable {
     /// The attention products on oneDNN (`OneDNNAttention`, the vision blocks of a bf16 or int8 model),
     /// else OpenBLAS one head at a time.
     var attentionOnOneDNN = false
+    /// Those products with bf16 inputs (`OneDNNAttention.bf16`: AMX) rather than fp32.
+    var attentionInBF16 = false
 
     public var width: Int { norm1.width }
     public var headDim: Int { width / heads }

@@ -21,10 +21,10 @@ public final class PromptPARModel: Sendable {
                 fullPrecision: FullPrecisionLayers = .none) throws(ModelError) {
         let resolved = precision.resolved
         self.precision = resolved
-        self.fullPrecision = resolved.reducedKind == nil ? .none : fullPrecision
+        self.fullPrecision = resolved == .fp32 ? .none : fullPrecision
         var loader = ModelLoader(source: source)
         loader.reduced = resolved.reducedKind
-        loader.fullPrecision = fullPrecision
+        loader.fullPrecision = self.fullPrecision
         let c = try loader.config()
         config = c
         if source.has(SourceNames.textFeatures) {
@@ -59,13 +59,18 @@ public final class PromptPARModel: Sendable {
         var notes: [String] = []
         if requested != precision { notes.append("asked \(requested.rawValue)") }
         if precision == .fp32 {
-            notes.append("OpenBLAS \(BLAS.coreName)")
+            notes.append(products == "onednn" ? "vision products on oneDNN \(OneDNN.isaName), the rest OpenBLAS \(BLAS.coreName)"
+                                              : "OpenBLAS \(BLAS.coreName)")
         } else {
             notes.append("oneDNN \(OneDNN.isaName)")
             if !fullPrecision.items.isEmpty { notes.append("fp32 layers \(fullPrecision)") }
         }
         return "\(precision.rawValue) (\(notes.joined(separator: "; ")))"
     }
+
+    /// The library of the vision transformer's products: `onednn` (bf16, int8, and fp32 where oneDNN
+    /// has brgemm fp32 kernels: `OneDNN.fp32OnOneDNN`) or `openblas`.
+    public var products: String { precision.reducedKind == nil ? "openblas" : "onednn" }
 
     /// Floats of one input image, `3 * S * S`.
     public var imageFloats: Int { 3 * config.imageSize * config.imageSize }

@@ -66,7 +66,7 @@ extension TransformerBlock {
                    into out: UnsafeMutablePointer<Float>) {
         let w = width, scale = 1 / Float(headDim).squareRoot()
         if attentionOnOneDNN, OneDNNAttention.runBatch(qkv: qkv, batch: batch, seq: seq, width: w, heads: heads, headDim: headDim,
-                                                       scale: scale, mask: mask, out: out) { return }
+                                                       scale: scale, mask: mask, out: out, bf16: attentionInBF16) { return }
         for b in 0..<batch {
             Attention.run(qkv: qkv + b * seq * 3 * w, seq: seq, width: w, heads: heads, headDim: headDim, scale: scale,
                           mask: mask, queryRows: 0..<seq, scores: s.scores, out: out + b * seq * w)

@@ -68,7 +68,7 @@ extension TransformerBlock {
 
         // 1. qkv(ln1(x)). Where the attention runs on oneDNN, qkv's rows go straight into its packed
         // q, k, v (bf16 on AMX) in `wide`: no fp32 qkv rows through memory.
-        let scale = 1 / Float(headDim).squareRoot(), bf16 = OneDNNAttention.bf16
+        let scale = 1 / Float(headDim).squareRoot(), bf16 = attentionInBF16
         let packed = OneDNNAttention.batchProducts(seq: seq, headDim: headDim, scale: scale, bf16: bf16) != nil
             ? UnsafeMutableRawPointer(s.wide) : nil
         ReducedWeights.forEachPiece(m: all) { rows in

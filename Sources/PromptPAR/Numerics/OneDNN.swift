@@ -56,6 +56,18 @@ public enum OneDNN {
     /// AVX2 or better (the int8 `vpmaddubsw` path).
     public static var hasAVX2: Bool { isaBits & dnnl_cpu_isa_avx2.rawValue == dnnl_cpu_isa_avx2.rawValue }
 
+    /// Whether the fp32 path's vision products run on oneDNN (`ReducedKind.f32`) instead of OpenBLAS:
+    /// where oneDNN's fp32 matmul is a brgemm kernel (AVX-512), measured faster than OpenBLAS
+    /// `SkylakeX` at ViT-L/14's shapes. `PARD_FP32_GEMM=openblas` keeps OpenBLAS.
+    public static let fp32OnOneDNN: Bool = {
+        guard ProcessInfo.processInfo.environment["PARD_FP32_GEMM"] != "openblas", engine != nil,
+              let pd = PrimitiveCache.primitiveDesc(PrimitiveKey(kind: .f32, m: 256, n: 1024, k: 1024), weights: nil) else { return false }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var info: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info else { return false }
+        return String(cString: info).hasPrefix("brg")
+    }()
+
     /// Debian's oneDNN is built without `DNNL_ENABLE_CONCURRENT_EXEC`: every primitive of the process
     /// shares one library-managed scratchpad, so two primitives executing at once from two threads
     /// corrupt each other's intermediate results (seen: NaN activations when two models ran side by
@@ -83,6 +95,9 @@ enum ReducedKind: Sendable, Hashable {
     case bf16
     /// s8 weights (per output channel), u8 activations (per row, with a zero point), int32 accumulation.
     case int8
+    /// fp32 weights (in oneDNN's layout) and activations: the fp32 path's products on oneDNN's brgemm
+    /// kernels where they are faster than OpenBLAS.
+    case f32
 }
 
 /// A matmul primitive for one `(kind, m, n, k)`, and its expected weights layout.
@@ -117,6 +132,7 @@ final class PrimitiveCache: @unchecked Sendable {
         switch kind {
         case .bf16: (dnnl_bf16, dnnl_bf16, dnnl_f32)
         case .int8: (dnnl_u8, dnnl_s8, dnnl_s32)
+        case .f32: (dnnl_f32, dnnl_f32, dnnl_f32)
         }
     }
 
@@ -274,6 +290,12 @@ final class ReducedWeights: @unchecked Sendable {
             staging = UnsafeMutableRawPointer(q)
             columnScales = scales; columnSums = sums; self.qmax = qmax
             guard dnnl_memory_desc_init_by_tag(&plain, 2, &dims, dnnl_s8, dnnl_ba) == dnnl_success else { staging.deallocate(); return nil }
+        case .f32:
+            let f = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+            f.update(from: weight.baseAddress!, count: n * k)
+            staging = UnsafeMutableRawPointer(f)
+            columnScales = []; columnSums = []; qmax = 0
+            guard dnnl_memory_desc_init_by_tag(&plain, 2, &dims, dnnl_f32, dnnl_ba) == dnnl_success else { staging.deallocate(); return nil }
         }
         defer { staging.deallocate() }
         var mem: dnnl_memory_t?, src: dnnl_memory_t?
@@ -319,17 +341,24 @@ final class ReducedWeights: @unchecked Sendable {
         guard m > 0 else { return }
         let pool = ScratchPool.shared, scratch = pool.take()
         defer { pool.give(scratch) }
-        let srcBytes = kind == .bf16 ? m * k * 2 : m * k
-        let dstDirect = kind == .bf16 && beta == 0 && ldc == n
+        let srcDirect = kind == .f32 && lda == k
+        let srcBytes = srcDirect ? 0 : kind == .bf16 ? m * k * 2 : kind == .f32 ? m * k * 4 : m * k
+        let dstDirect = kind != .int8 && beta == 0 && ldc == n
         let dstBytes = dstDirect ? 0 : m * n * 4
         let rowBytes = kind == .int8 ? m * 8 : 0
         let base = scratch.reserve(((srcBytes + 63) & ~63) + ((dstBytes + 63) & ~63) + rowBytes)
-        let src = base, dst = dstDirect ? UnsafeMutableRawPointer(c) : base + ((srcBytes + 63) & ~63)
+        let src = srcDirect ? UnsafeMutableRawPointer(mutating: a) : base
+        let dst = dstDirect ? UnsafeMutableRawPointer(c) : base + ((srcBytes + 63) & ~63)
         let rowScales = (base + ((srcBytes + 63) & ~63) + ((dstBytes + 63) & ~63)).bindMemory(to: Float.self, capacity: m)
         let rowZeros = (UnsafeMutableRawPointer(rowScales) + m * 4).bindMemory(to: Int32.self, capacity: m)
 
         // Activations: converted per row.
         switch kind {
+        case .f32:
+            if !srcDirect {
+                let s = src.bindMemory(to: Float.self, capacity: m * k)
+                TeamParallel.rows(m) { rows in for r in rows { (s + r * k).update(from: a + r * lda, count: k) } }
+            }
         case .bf16:
             let s = src.bindMemory(to: UInt16.self, capacity: m * k)
             TeamParallel.rows(m) { rows in for r in rows { BF16.convert(a + r * lda, count: k, into: s + r * k) } }
@@ -344,9 +373,9 @@ final class ReducedWeights: @unchecked Sendable {
         }
         GEMM.timed { execute(m: m, src: src, dst: dst) }
 
-        // Output: fp32 (bf16) or dequantised int32 (int8), plus `beta * c`.
+        // Output: fp32 (bf16, f32) or dequantised int32 (int8), plus `beta * c`.
         switch kind {
-        case .bf16:
+        case .bf16, .f32:
             if dstDirect {
                 TeamParallel.rows(m) { rows in for r in rows { epilogue(c + r * ldc) } }
                 return
