@@ -51,7 +51,8 @@ struct ModelLoader {
             fc1: try reduce(try linear("\(prefix).mlp.c_fc", in: w, out: hidden), "\(prefix).mlp.c_fc", .cFC, r),
             fc2: try reduce(try linear("\(prefix).mlp.c_proj", in: hidden, out: w), "\(prefix).mlp.c_proj", .cProj, r),
             heads: heads, activation: .quickGELU)
-        // Attention on oneDNN where the block has a reduced layer (a block kept whole stays exact).
+        // Attention on oneDNN where the block has a layer there; in bf16 (AMX) only beside a bf16 or int8
+        // layer (a block kept whole stays fp32).
         block.attentionOnOneDNN = [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced != nil }
             && OneDNNAttention.available(seq: 8, width: w, heads: heads)
         block.attentionInBF16 = OneDNNAttention.bf16 && [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced.map { $0.kind != .f32 } ?? false }

@@ -47,7 +47,8 @@ public struct ModelSpec: Sendable, Equatable {
             return .int8
         }
 
-        /// The reduced arithmetic of the Linear layers, nil for fp32.
+        /// The oneDNN arithmetic of the vision Linear layers (`.f32` for fp32 where `OneDNN.fp32OnOneDNN`),
+        /// nil for fp32 on OpenBLAS.
         var reducedKind: ReducedKind? {
             switch resolved {
             case .fp32, .auto: OneDNN.fp32OnOneDNN ? .f32 : nil

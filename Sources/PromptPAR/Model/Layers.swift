@@ -121,8 +121,8 @@ public struct TransformerBlock: Sendable {
     public let fc2: Linear
     public let heads: Int
     public let activation: Activation
-    /// The attention products on oneDNN (`OneDNNAttention`, the vision blocks of a bf16 or int8 model),
-    /// else OpenBLAS one head at a time.
+    /// The attention products on oneDNN (`OneDNNAttention`: the vision blocks whose Linear layers run
+    /// on oneDNN, bf16, int8 or fp32), else OpenBLAS one head at a time.
     var attentionOnOneDNN = false
     /// Those products with bf16 inputs (`OneDNNAttention.bf16`: AMX) rather than fp32.
     var attentionInBF16 = false

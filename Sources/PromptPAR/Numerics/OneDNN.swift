@@ -243,7 +243,7 @@ final class ScratchPool: @unchecked Sendable {
     func give(_ s: Scratch) { lock.withLock { free.append(s) } }
 }
 
-/// The weights of one Linear layer `[n = out, k = in]` in bf16 or int8, converted once at load and
+/// The weights of one Linear layer `[n = out, k = in]` in bf16, int8 or fp32, converted once at load and
 /// reordered once into the layout oneDNN's matmul wants; the fp32 weights are not kept.
 ///
 /// int8 scheme: weight row `j` is `sw[j] * q[j, :]` with `q` symmetric s8; activation row `r` is

@@ -3,9 +3,10 @@ import Foundation
 
 /// The two products of one sequence's attention, all heads in one oneDNN fp32 matmul each (batched
 /// over heads, reading q, k and v in place from the packed `qkv` rows), for the vision blocks of a
-/// bf16 or int8 model. There the Linear layers already run on oneDNN's OpenMP threads; doing the
-/// attention products there too keeps OpenBLAS's threads asleep instead of both pools spinning over
-/// two cores, and runs the heads in parallel instead of one small GEMM at a time. The arithmetic of
+/// bf16 or int8 model (and of an fp32 one whose Linear layers run on oneDNN). There the Linear layers
+/// already run on oneDNN's OpenMP threads; doing the attention products there too keeps OpenBLAS's
+/// threads asleep instead of both pools spinning over two cores, and runs the heads in parallel
+/// instead of one small GEMM at a time. The arithmetic of
 /// `Attention.run` (the same softmax, in fp32), the products in fp32 or, on AMX, with bf16 inputs.
 enum OneDNNAttention {
     /// One shape: `m` query rows of a `seq`-token sequence, `heads` heads of `headDim`.
