@@ -147,3 +147,17 @@ struct RangeLanes {
         return (lo, hi)
     }
 }
+
+extension RowKernels {
+    /// Copies `rows` runs of `length` floats, `fromStride` apart in `from`, to `toStride` apart in `to`
+    /// (a head's slices of q, k, v rows into their packed place, the attention's per-head output back
+    /// into rows): one call for a whole row's runs instead of a memmove per 64 floats.
+    @inlinable @inline(__always)
+    public static func copyRows(_ from: UnsafePointer<Float>, fromStride: Int, into to: UnsafeMutablePointer<Float>, toStride: Int,
+                                rows: Int, length: Int) {
+        for r in 0..<rows {
+            let source = from + r &* fromStride, target = to + r &* toStride
+            for j in 0..<length { target[j] = source[j] }
+        }
+    }
+}

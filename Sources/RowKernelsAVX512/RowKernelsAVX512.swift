@@ -40,4 +40,10 @@ public enum RowKernelsAVX512 {
     public static func biasQuickGELU(_ row: UnsafeMutablePointer<Float>, n: Int, bias: UnsafePointer<Float>) {
         RowKernels.biasQuickGELU(row, n: n, bias: bias)
     }
+
+    /// `RowKernels.copyRows`.
+    public static func copyRows(_ from: UnsafePointer<Float>, fromStride: Int, into to: UnsafeMutablePointer<Float>, toStride: Int,
+                                rows: Int, length: Int) {
+        RowKernels.copyRows(from, fromStride: fromStride, into: to, toStride: toStride, rows: rows, length: length)
+    }
 }

@@ -92,12 +92,14 @@ import Testing
 
     /// A block of int8 layers through `forwardInt8` (LayerNorm, activation and quantisation fused per
     /// row, the products in pieces of rows on two threads) gives bit for bit the residual stream of the
-    /// layer-by-layer int8 path, for both activations. 148 rows: two full pieces and a short one.
+    /// layer-by-layer int8 path, for both activations. 150 rows on two threads: two pieces of 38 and two
+    /// of 37 (both primitives).
     @Test(arguments: [Activation.quickGELU, .gelu])
     func fusedInt8BlockMatchesLayerByLayer(_ activation: Activation) throws {
-        let w = 64, heads = 4, hidden = 256, seq = 37, batch = 4
-        #expect(batch * seq > 2 * ReducedWeights.pieceRows && (batch * seq) % ReducedWeights.pieceRows != 0)
+        let w = 64, heads = 4, hidden = 256, seq = 50, batch = 3
         OneDNN.setThreads(2)
+        let count = ReducedWeights.pieceCount(m: batch * seq)
+        #expect(count > 2 && (batch * seq) % count != 0, "\(count) pieces")
         var rng = SplitMix(seed: 5)
         func values(_ count: Int, _ range: ClosedRange<Float>) -> [Float] { (0..<count).map { _ in rng.float(in: range) } }
         func linear(_ i: Int, _ o: Int) throws -> Linear {
@@ -123,6 +125,25 @@ import Testing
         let fused = run(fused: true), layered = run(fused: false)
         #expect(fused == layered, "max |diff| \(zip(fused, layered).map { abs($0 - $1) }.max() ?? 0) (\(OneDNN.isaName))")
         #expect(Self.maxDiff(fused, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+    }
+
+    /// Pieces of rows share evenly between the team's threads: a multiple of the threads of them (or
+    /// one a row), none above `pieceRows` rows, at most one row apart, covering the rows in order.
+    @Test func piecesShareEvenly() {
+        defer { OneDNN.setThreads(2) }
+        for threads in [1, 2, 3, 4] {
+            OneDNN.setThreads(threads)
+            for m in [1, 2, 3, 63, 64, 65, 150, 311, 622, 1244, 2488, 9999] {
+                let count = ReducedWeights.pieceCount(m: m)
+                let sizes = (0..<count).map { ReducedWeights.pieceRange($0, count: count, m: m).count }
+                #expect(count % threads == 0 || count == m, "m \(m), \(threads) threads: \(count) pieces")
+                #expect(sizes.max()! <= ReducedWeights.pieceRows && sizes.max()! - sizes.min()! <= 1 && sizes.min()! >= 1,
+                        "m \(m), \(threads) threads: pieces of \(Set(sizes).sorted()) rows")
+                let ranges = (0..<count).map { ReducedWeights.pieceRange($0, count: count, m: m) }
+                #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == m
+                        && zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "m \(m): \(ranges)")
+            }
+        }
     }
 
     @Test func bf16ProductMatchesFP32() throws {

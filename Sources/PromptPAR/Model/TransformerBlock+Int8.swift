@@ -89,16 +89,20 @@ extension TransformerBlock {
                 Self.withRow(3 * w) { row in
                     for r in rows {
                         layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, bias: bias, into: row)
+                        if let packedF32 {
+                            // The row's 3 x heads slices, `seq * headDim` apart in the packed q, k, v.
+                            let first = OneDNNAttention.packedIndex(batch: r / seq, part: 0, head: 0, token: r % seq,
+                                                                    seq: seq, heads: heads, headDim: headDim)
+                            ReducedRows.copyRows(row, fromStride: headDim, into: packedF32 + first, toStride: seq * headDim,
+                                                 rows: 3 * heads, length: headDim)
+                            continue
+                        }
                         for part in 0..<3 {
                             for head in 0..<heads {
                                 let from = row + part * w + head * headDim
                                 let index = OneDNNAttention.packedIndex(batch: r / seq, part: part, head: head, token: r % seq,
                                                                         seq: seq, heads: heads, headDim: headDim)
-                                if let packedBF16 {
-                                    BF16.convert(from, count: headDim, into: packedBF16 + index)
-                                } else if let packedF32 {
-                                    (packedF32 + index).update(from: from, count: headDim)
-                                }
+                                if let packedBF16 { BF16.convert(from, count: headDim, into: packedBF16 + index) }
                             }
                         }
                     }

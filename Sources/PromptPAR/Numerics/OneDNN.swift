@@ -417,18 +417,13 @@ final class ReducedWeights: @unchecked Sendable {
     /// `dst` `[p.rows, n]` s32, with its own `scratchpad` (no lock: nothing shared with other executions).
     func executeSingle(_ p: SingleThreadPrimitive, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer,
                        scratchpad: UnsafeMutableRawPointer) {
-        guard let engine = OneDNN.engine else { fatalError("oneDNN: no CPU engine") }
         let t = PrimitiveCache.types(kind)
         var smd = dnnl_memory_desc_t(), dmd = dnnl_memory_desc_t()
-        var sd: [Int64] = [Int64(p.rows), Int64(k)], dd: [Int64] = [Int64(p.rows), Int64(n)]
-        dnnl_memory_desc_init_by_tag(&smd, 2, &sd, t.src, dnnl_ab)
-        dnnl_memory_desc_init_by_tag(&dmd, 2, &dd, t.dst, dnnl_ab)
-        var stream: dnnl_stream_t?
-        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
-            fatalError("oneDNN: cannot create a stream for a one-thread \(kind) product")
-        }
-        defer { dnnl_stream_destroy(stream) }
-        OneDNN.executeOnThisThread(p.primitive, stream: stream, src: (smd, src), weights: .memory(memory), dst: (dmd, dst),
+        // The dims as tuples on the stack: no array (allocation) per piece.
+        var sd = (Int64(p.rows), Int64(k)), dd = (Int64(p.rows), Int64(n))
+        withUnsafeMutableBytes(of: &sd) { dnnl_memory_desc_init_by_tag(&smd, 2, $0.baseAddress?.assumingMemoryBound(to: Int64.self), t.src, dnnl_ab) }
+        withUnsafeMutableBytes(of: &dd) { dnnl_memory_desc_init_by_tag(&dmd, 2, $0.baseAddress?.assumingMemoryBound(to: Int64.self), t.dst, dnnl_ab) }
+        OneDNN.executeOnThisThread(p.primitive, stream: OneDNN.threadStream(), src: (smd, src), weights: .memory(memory), dst: (dmd, dst),
                                    scratchpad: (p.scratchpad, scratchpad), what: "a one-thread \(kind) product (m=\(p.rows) n=\(n) k=\(k))")
     }
 

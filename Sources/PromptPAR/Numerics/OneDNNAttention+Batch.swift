@@ -24,7 +24,7 @@ extension OneDNNAttention {
     static func runBatch(qkv: UnsafePointer<Float>, packed: UnsafeRawPointer? = nil, batch: Int, seq: Int, width: Int, heads: Int,
                          headDim d: Int, scale: Float, mask: AttentionMask, out: UnsafeMutablePointer<Float>,
                          bf16: Bool = OneDNNAttention.bf16) -> Bool {
-        guard batch > 0, seq > 0, let engine = OneDNN.engine,
+        guard batch > 0, seq > 0, OneDNN.engine != nil,
               let p = batchProducts(seq: seq, headDim: d, scale: scale, bf16: bf16) else { return false }
         let sizes = unitBytes(seq: seq, headDim: d, bf16: bf16, pad: p.padBytes)
         let ld = 3 * width
@@ -38,11 +38,7 @@ extension OneDNNAttention {
             let qp = sb + sizes.scoresBF16, kp = qp + sizes.qkv, vp = kp + sizes.qkv
             let dense = (vp + sizes.qkv).bindMemory(to: Float.self, capacity: seq * d)
             let pad = vp + sizes.qkv + sizes.dense
-            var stream: dnnl_stream_t?
-            guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else {
-                fatalError("oneDNN: cannot create a stream for the attention")
-            }
-            defer { dnnl_stream_destroy(stream) }
+            let stream = OneDNN.threadStream()
             let timed = pthread_equal(pthread_self(), calling) != 0
             func product(_ primitive: dnnl_primitive_t, _ padMD: dnnl_memory_desc_t, _ src: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
                          _ wei: (dnnl_memory_desc_t, UnsafeMutableRawPointer), _ dst: (dnnl_memory_desc_t, UnsafeMutableRawPointer)) {
@@ -69,9 +65,8 @@ extension OneDNNAttention {
                         BF16.convert(row + width, count: d, into: kp.assumingMemoryBound(to: UInt16.self) + j * d)
                         BF16.convert(row + 2 * width, count: d, into: vp.assumingMemoryBound(to: UInt16.self) + j * d)
                     } else {
-                        (qp.assumingMemoryBound(to: Float.self) + j * d).update(from: row, count: d)
-                        (kp.assumingMemoryBound(to: Float.self) + j * d).update(from: row + width, count: d)
-                        (vp.assumingMemoryBound(to: Float.self) + j * d).update(from: row + 2 * width, count: d)
+                        ReducedRows.copyRows(row, fromStride: width, into: qp.assumingMemoryBound(to: Float.self) + j * d,
+                                             toStride: sizes.qkv / 4, rows: 3, length: d)
                     }
                 }
                 // scores = q · kᵀ * scale, softmaxed row by row (to bf16 on AMX), then · v.
@@ -83,11 +78,7 @@ extension OneDNNAttention {
                 product(p.mix, p.mixPad, (p.sIn, bf16 ? sb : UnsafeMutableRawPointer(scores)), (p.v, vp),
                         (p.out, UnsafeMutableRawPointer(dense)))
                 let o = out + b * seq * width + h * d
-                // A loop, not `update(from:)`: a call to memmove per 64 floats was 2 % of int8 inference.
-                for i in 0..<seq {
-                    let from = dense + i * d, to = o + i * width
-                    for j in 0..<d { to[j] = from[j] }
-                }
+                ReducedRows.copyRows(dense, fromStride: d, into: o, toStride: width, rows: seq, length: d)
             }
         }}
         return true

@@ -79,4 +79,15 @@ enum ReducedRows {
             }
         }
     }
+
+    /// `RowKernels.copyRows`: `rows` runs of `length` floats from `fromStride` apart to `toStride` apart.
+    @inline(__always)
+    static func copyRows(_ from: UnsafePointer<Float>, fromStride: Int, into to: UnsafeMutablePointer<Float>, toStride: Int,
+                         rows: Int, length: Int, avx512: Bool = ReducedRows.avx512) {
+        if avx512 {
+            RowKernelsAVX512.copyRows(from, fromStride: fromStride, into: to, toStride: toStride, rows: rows, length: length)
+        } else {
+            RowKernels.copyRows(from, fromStride: fromStride, into: to, toStride: toStride, rows: rows, length: length)
+        }
+    }
 }

@@ -5,9 +5,9 @@ import Foundation
 /// is free, so that a caller can take a piece of rows through several products and the row-wise steps
 /// between them (the MLP) in one parallel region, while the rows are in that core's cache.
 extension ReducedWeights {
-    /// The one-thread primitives of an `m`-row product cut in pieces of `pieceRows` (`full`) and a last,
-    /// shorter piece (`rest`), and the bytes of scratch a piece needs (its int32 products and oneDNN's
-    /// scratchpad).
+    /// The one-thread primitives of an `m`-row product cut in `pieceCount(m:)` pieces: `full` for the
+    /// longer ones, `rest` for those one row shorter (the same primitive when all are alike), and the
+    /// bytes of scratch a piece needs (its int32 products and oneDNN's scratchpad).
     struct Pieces: @unchecked Sendable {
         let full: SingleThreadPrimitive, rest: SingleThreadPrimitive
         let n: Int
@@ -16,26 +16,40 @@ extension ReducedWeights {
         var scratchBytes: Int { ((full.rows * n * 4 + 63) & ~63) + max(full.scratchpadBytes, rest.scratchpadBytes) }
     }
 
+    /// Pieces of an `m`-row product: about `pieceRows` rows each, as many as a multiple of the team's
+    /// threads (`OneDNN.threads`), so that the threads share them evenly. With pieces of exactly
+    /// `pieceRows`, 1,244 rows (a batch of 4 at 311 tokens) made 19 pieces of 64 and one of 28: one
+    /// thread did 36 rows more than the other in every region while the other waited at the join.
+    static func pieceCount(m: Int) -> Int {
+        let threads = max(1, OneDNN.threads)
+        return min(m, ((m + pieceRows - 1) / pieceRows + threads - 1) / threads * threads)
+    }
+
+    /// The rows of piece `i` of `count` pieces of `0..<m`: the first `m % count` pieces have one row more.
+    @inline(__always)
+    static func pieceRange(_ i: Int, count: Int, m: Int) -> Range<Int> {
+        let base = m / count, extra = m % count
+        let lower = i * base + min(i, extra)
+        return lower..<(lower + base + (i < extra ? 1 : 0))
+    }
+
     /// int8 only: the primitives of an `m`-row product in pieces (created on first use, then cached).
     func pieces(m: Int) -> Pieces {
         precondition(kind == .int8 && m > 0, "pieces: \(kind) weights, \(m) rows")
-        let piece = min(m, Self.pieceRows)
-        let full = PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: piece, n: n, k: k, single: true), layout: layout)
-        let rest = m % piece == 0 ? full
-            : PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: m % piece, n: n, k: k, single: true), layout: layout)
-        return Pieces(full: full, rest: rest, n: n, calling: pthread_self())
+        let count = Self.pieceCount(m: m), base = m / count
+        let shorter = PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: base, n: n, k: k, single: true), layout: layout)
+        let longer = m % count == 0 ? shorter
+            : PrimitiveCache.shared.single(PrimitiveKey(kind: kind, m: base + 1, n: n, k: k, single: true), layout: layout)
+        return Pieces(full: longer, rest: shorter, n: n, calling: pthread_self())
     }
 
-    /// Calls `body(rows)` for the pieces of `0..<m` (`pieceRows` rows, the last one `m % pieceRows`),
-    /// each on whichever of oneDNN's threads is free; returns when all are done.
+    /// Calls `body(rows)` for each of the `pieceCount(m:)` pieces of `0..<m` (`pieceRange`), each on
+    /// whichever of oneDNN's threads is free; returns when all are done.
     static func forEachPiece(m: Int, _ body: (Range<Int>) -> Void) {
         guard m > 0 else { return }
-        let piece = min(m, pieceRows)
-        // A thread's chunk is one piece when the team splits the rows, all of them when it does not.
-        TeamParallel.rows(m, chunk: piece) { chunk in
-            for first in stride(from: chunk.lowerBound, to: chunk.upperBound, by: piece) {
-                body(first..<min(first + piece, chunk.upperBound))
-            }
+        let count = pieceCount(m: m)
+        TeamParallel.rows(count, chunk: 1, serialBelow: 2) { pieces in
+            for i in pieces { body(pieceRange(i, count: count, m: m)) }
         }
     }
 

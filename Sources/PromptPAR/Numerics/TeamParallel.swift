@@ -19,9 +19,11 @@ enum TeamParallel {
     /// (two vCPUs run at different speeds on a shared host), and perf counted 18 % of int8 inference
     /// in libgomp's spin.
     /// `chunk`: rows per piece handed out (nil: about an eighth of a thread's share, at least 4).
-    static func rows(_ rows: Int, chunk: Int? = nil, _ body: (Range<Int>) -> Void) {
+    /// `serialBelow`: row counts below it stay on the calling thread (`minimumRows`; less where a "row"
+    /// is a large piece of work, such as a piece of a product).
+    static func rows(_ rows: Int, chunk: Int? = nil, serialBelow: Int = minimumRows, _ body: (Range<Int>) -> Void) {
         let threads = OneDNN.threads
-        guard enabled, threads > 1, rows >= minimumRows else { return body(0..<rows) }
+        guard enabled, threads > 1, rows >= serialBelow else { return body(0..<rows) }
         withoutActuallyEscaping(body) { escaping in
             var job = Job(rows: rows, chunk: chunk ?? 0, body: escaping)
             withUnsafeMutablePointer(to: &job) { pointer in
