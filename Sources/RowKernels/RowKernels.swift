@@ -128,21 +128,7 @@ public enum RowKernels {
     @inlinable @inline(__always)
     public static func softmax(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>, _ second: Range<Int>,
                                bf16: UnsafeMutablePointer<UInt16>?) {
-        let mx = max(maximum(row, first.lowerBound, first.upperBound), maximum(row, second.lowerBound, second.upperBound))
-        // exp of the visible columns (their sums added in order), zeros before, between and after.
-        var total: Float = 0
-        row.update(repeating: 0, count: first.lowerBound)
-        expShifted(row, first, minus: mx)
-        total += wideSum(row + first.lowerBound, first.count)
-        var covered = first.upperBound
-        if !second.isEmpty {
-            if second.lowerBound > covered { (row + covered).update(repeating: 0, count: second.lowerBound - covered) }
-            expShifted(row, second, minus: mx)
-            total += wideSum(row + second.lowerBound, second.count)
-            covered = second.upperBound
-        }
-        if covered < columns { (row + covered).update(repeating: 0, count: columns - covered) }
-        let inv = 1 / total
+        let inv = 1 / exponentials(row, columns: columns, visible: first, second)
         guard let bf16 else {
             for i in first { row[i] *= inv }
             for i in second { row[i] *= inv }
@@ -158,6 +144,28 @@ public enum RowKernels {
         } else {
             for i in whole..<columns { bf16[i] = roundedToBF16(row[i] * inv) }
         }
+    }
+
+    /// The first half of `softmax`: `row[j] = exp(row[j] - max)` over the visible columns (each in
+    /// (0, 1], the largest 1), 0 elsewhere; returns their sum, which divides them into probabilities.
+    @inlinable @inline(__always)
+    public static func exponentials(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>,
+                                    _ second: Range<Int>) -> Float {
+        let mx = max(maximum(row, first.lowerBound, first.upperBound), maximum(row, second.lowerBound, second.upperBound))
+        // exp of the visible columns (their sums added in order), zeros before, between and after.
+        var total: Float = 0
+        row.update(repeating: 0, count: first.lowerBound)
+        expShifted(row, first, minus: mx)
+        total += wideSum(row + first.lowerBound, first.count)
+        var covered = first.upperBound
+        if !second.isEmpty {
+            if second.lowerBound > covered { (row + covered).update(repeating: 0, count: second.lowerBound - covered) }
+            expShifted(row, second, minus: mx)
+            total += wideSum(row + second.lowerBound, second.count)
+            covered = second.upperBound
+        }
+        if covered < columns { (row + covered).update(repeating: 0, count: columns - covered) }
+        return total
     }
 
     /// `x` rounded to bf16 (to nearest even), as its bit pattern.

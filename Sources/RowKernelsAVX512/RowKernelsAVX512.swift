@@ -46,4 +46,37 @@ public enum RowKernelsAVX512 {
                                 rows: Int, length: Int) {
         RowKernels.copyRows(from, fromStride: fromStride, into: to, toStride: toStride, rows: rows, length: length)
     }
+
+    /// `RowKernels.exponentials`.
+    public static func exponentials(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>,
+                                    _ second: Range<Int>) -> Float {
+        RowKernels.exponentials(row, columns: columns, visible: first, second)
+    }
+
+    /// `RowKernels.quantizeSymmetric`.
+    public static func quantizeSymmetric(_ x: UnsafePointer<Float>, count: Int, qmax: Int,
+                                         into q: UnsafeMutablePointer<Int8>) -> (scale: Float, sum: Int32) {
+        RowKernels.quantizeSymmetric(x, count: count, qmax: qmax, into: q)
+    }
+
+    /// `RowKernels.quantizeSlices`.
+    public static func quantizeSlices(_ x: UnsafePointer<Float>, slices: Int, length: Int, into u: UnsafeMutablePointer<UInt8>,
+                                      stride: Int, scales: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Int32>,
+                                      metaStride: Int) {
+        RowKernels.quantizeSlices(x, slices: slices, length: length, into: u, stride: stride, scales: scales, zeros: zeros,
+                                  metaStride: metaStride)
+    }
+
+    /// `RowKernels.quantizeSlicesSymmetric`.
+    public static func quantizeSlicesSymmetric(_ x: UnsafePointer<Float>, slices: Int, length: Int, qmax: Int,
+                                               into q: UnsafeMutablePointer<Int8>, stride: Int, scales: UnsafeMutablePointer<Float>,
+                                               sums: UnsafeMutablePointer<Int32>, metaStride: Int) {
+        RowKernels.quantizeSlicesSymmetric(x, slices: slices, length: length, qmax: qmax, into: q, stride: stride, scales: scales,
+                                           sums: sums, metaStride: metaStride)
+    }
+
+    /// `RowKernels.multiply`.
+    public static func multiply(_ x: UnsafeMutablePointer<Float>, by y: UnsafePointer<Float>, count: Int) {
+        RowKernels.multiply(x, by: y, count: count)
+    }
 }

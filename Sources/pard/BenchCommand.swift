@@ -82,6 +82,7 @@ struct BenchCommand: ParsableCommand {
                 "precision_requested": precision.rawValue,
                 "onednn_isa": OneDNN.isaName,
                 "products": model.products,
+                "attention": model.attention,
                 "fp32_layers": model.fullPrecision.description,
                 "batch": b,
                 "threads": threads,

@@ -24,6 +24,11 @@ import Testing
         func probs(_ p: ModelSpec.Precision) throws -> [Float] {
             let model = try PromptPARModel(source: try g.source(), tokens: try g.tokenIDs(), precision: p)
             #expect(model.precision == p)
+            // The attention of every block: int8 products in an int8 model without AMX (every forced
+            // ISA of `everyISAPathPasses` on any machine), bf16 with AMX and in a bf16 model, else fp32.
+            let attention = p == .int8 && OneDNNAttention.int8 ? "int8" : p != .fp32 && OneDNNAttention.bf16 ? "bf16"
+                : p == .fp32 && !OneDNN.fp32OnOneDNN ? "openblas" : "fp32"
+            #expect(model.attention == attention, "\(p) on \(OneDNN.isaName)")
             return try InferenceSession(model: model, maxBatch: 4).logits(images: inputs).map(sigmoid)
         }
         return GoldenTests.maxAbsDiff(try probs(precision), try probs(.fp32))
@@ -189,6 +194,52 @@ import Testing
                 }
                 #expect(y1 == y2, "dequantizeRow, \(count) values, beta \(beta)")
             }
+        }
+    }
+
+    /// The int8 attention's keys and values (a row per token and head) to s8: `Int8Quant.quantizeWeights`'s
+    /// values, scales and sums, both builds, at 127 and 63; and in slices (`quantizeSlicesSymmetric`,
+    /// `quantizeSlices`) as one row at a time.
+    @Test(arguments: RowKernelsTests.builds) func symmetricQuantisingMatchesTheWeights(avx512: Bool) {
+        var rng = SplitMix(seed: 17)
+        for qmax in [127, 63] {
+            for count in [1, 7, 16, 64, 203] {
+                var x = (0..<count).map { _ in rng.float(in: -3...2) }
+                if count == 7 { x = [Float](repeating: 0, count: 7) }
+                var fast = [Int8](repeating: 0, count: count), plain = fast
+                var scales = [Float](repeating: 0, count: 1), sums = [Int32](repeating: 0, count: 1)
+                let f = x.withUnsafeBufferPointer { xp in
+                    fast.withUnsafeMutableBufferPointer { ReducedRows.quantizeSymmetric(xp.baseAddress!, count: count, qmax: qmax, into: $0.baseAddress!, avx512: avx512) }
+                }
+                x.withUnsafeBufferPointer { xp in
+                    plain.withUnsafeMutableBufferPointer { Int8Quant.quantizeWeights(xp.baseAddress!, n: 1, k: count, qmax: qmax, into: $0.baseAddress!, scales: &scales, sums: &sums) }
+                }
+                #expect(fast == plain && f.scale == scales[0] && f.sum == sums[0], "quantizeSymmetric, \(count) values, qmax \(qmax)")
+                #expect(fast.allSatisfy { abs(Int($0)) <= qmax })
+            }
+            // 5 slices of 24 into places 40 apart, their scales and sums 3 apart: each as a row of its own.
+            let (slices, length, stride, metaStride) = (5, 24, 40, 3)
+            let x = (0..<(slices * length)).map { i in i / length == 2 ? 0 : rng.float(in: -1...4) }
+            var s8 = [Int8](repeating: 0, count: slices * stride), u8 = [UInt8](repeating: 0, count: slices * stride)
+            var scales = [Float](repeating: 0, count: slices * metaStride), sums = [Int32](repeating: 0, count: slices * metaStride)
+            var uScales = scales, zeros = sums
+            x.withUnsafeBufferPointer { xp in
+                ReducedRows.quantizeSlicesSymmetric(xp.baseAddress!, slices: slices, length: length, qmax: qmax, into: &s8, stride: stride,
+                                                    scales: &scales, sums: &sums, metaStride: metaStride, avx512: avx512)
+                ReducedRows.quantizeSlices(xp.baseAddress!, slices: slices, length: length, into: &u8, stride: stride, scales: &uScales,
+                                           zeros: &zeros, metaStride: metaStride, avx512: avx512)
+            }
+            for slice in 0..<slices {
+                let part = Array(x[(slice * length)..<((slice + 1) * length)])
+                var one = [Int8](repeating: 0, count: length), u = [UInt8](repeating: 0, count: length)
+                let want = ReducedRows.quantizeSymmetric(part, count: length, qmax: qmax, into: &one, avx512: avx512)
+                let wantU = ReducedRows.quantize(part, count: length, into: &u, avx512: avx512)
+                #expect(Array(s8[(slice * stride)..<(slice * stride + length)]) == one, "slice \(slice), qmax \(qmax)")
+                #expect(scales[slice * metaStride] == want.scale && sums[slice * metaStride] == want.sum, "slice \(slice)")
+                #expect(Array(u8[(slice * stride)..<(slice * stride + length)]) == u, "u8 slice \(slice)")
+                #expect(uScales[slice * metaStride] == wantU.scale && zeros[slice * metaStride] == wantU.zero, "u8 slice \(slice)")
+            }
+            #expect(s8[length..<stride].allSatisfy { $0 == 0 } && u8[length..<stride].allSatisfy { $0 == 0 }, "written between slices")
         }
     }
 

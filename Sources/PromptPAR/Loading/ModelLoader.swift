@@ -56,6 +56,9 @@ struct ModelLoader {
         block.attentionOnOneDNN = [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced != nil }
             && OneDNNAttention.available(seq: 8, width: w, heads: heads)
         block.attentionInBF16 = OneDNNAttention.bf16 && [block.qkv, block.attnOut, block.fc1, block.fc2].contains { $0.reduced.map { $0.kind != .f32 } ?? false }
+        // int8 products only in a block that is int8 throughout (one with a kept layer stays as it was).
+        block.attentionInInt8 = OneDNNAttention.int8 && block.attentionOnOneDNN && !block.attentionInBF16
+            && [block.qkv, block.attnOut, block.fc1, block.fc2].allSatisfy { $0.reduced?.kind == .int8 }
         return block
     }
 

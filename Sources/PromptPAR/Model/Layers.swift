@@ -126,6 +126,9 @@ public struct TransformerBlock: Sendable {
     var attentionOnOneDNN = false
     /// Those products with bf16 inputs (`OneDNNAttention.bf16`: AMX) rather than fp32.
     var attentionInBF16 = false
+    /// Those products in int8 (`OneDNNAttention.runBatchInt8`; `OneDNNAttention.int8`: without AMX),
+    /// in a block whose four Linear layers are int8 (`forwardInt8`).
+    var attentionInInt8 = false
 
     public var width: Int { norm1.width }
     public var headDim: Int { width / heads }

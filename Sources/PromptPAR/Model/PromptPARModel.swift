@@ -63,6 +63,7 @@ public final class PromptPARModel: Sendable {
                                               : "OpenBLAS \(BLAS.coreName)")
         } else {
             notes.append("oneDNN \(OneDNN.isaName)")
+            notes.append("attention \(attention)")
             if !fullPrecision.items.isEmpty { notes.append("fp32 layers \(fullPrecision)") }
         }
         return "\(precision.rawValue) (\(notes.joined(separator: "; ")))"
@@ -71,6 +72,18 @@ public final class PromptPARModel: Sendable {
     /// The library of the vision transformer's products: `onednn` (bf16, int8, and fp32 where oneDNN
     /// has brgemm fp32 kernels: `OneDNN.fp32OnOneDNN`) or `openblas`.
     public var products: String { precision.reducedKind == nil ? "openblas" : "onednn" }
+
+    /// The arithmetic of the vision blocks' attention products, most blocks': `int8` (int8 blocks
+    /// without AMX), `bf16` (AMX), `fp32` (on oneDNN) or `openblas`; several joined by `+` where
+    /// `--fp32-layers` kept some blocks apart (`int8+fp32`).
+    public var attention: String {
+        let kinds = vision.blocks.map { block in
+            block.attentionInInt8 ? "int8" : block.attentionInBF16 ? "bf16" : block.attentionOnOneDNN ? "fp32" : "openblas"
+        }
+        var seen: [String] = []
+        for kind in kinds where !seen.contains(kind) { seen.append(kind) }
+        return seen.sorted { a, b in kinds.filter { $0 == a }.count > kinds.filter { $0 == b }.count }.joined(separator: "+")
+    }
 
     /// Floats of one input image, `3 * S * S`.
     public var imageFloats: Int { 3 * config.imageSize * config.imageSize }

@@ -71,12 +71,28 @@ extension TransformerBlock {
         let scale = 1 / Float(headDim).squareRoot(), bf16 = attentionInBF16
         let packed = OneDNNAttention.batchProducts(seq: seq, headDim: headDim, scale: scale, bf16: bf16) != nil
             ? UnsafeMutableRawPointer(s.wide) : nil
+        // Or, with int8 attention products, q, k and v quantised per (token, head) in `wide`.
+        let packed8: OneDNNAttention.PackedQKV8? = attentionInInt8 && !bf16
+            && OneDNNAttention.int8Products(seq: seq, headDim: headDim) != nil
+            ? OneDNNAttention.PackedQKV8(UnsafeMutableRawPointer(s.wide), batch: batch, seq: seq, heads: heads, headDim: headDim) : nil
+        precondition(OneDNNAttention.PackedQKV8.bytes(batch: batch, seq: seq, heads: heads, headDim: headDim) <= all * max(3 * w, hidden) * 4,
+                     "int8 attention: q, k, v do not fit the block's scratch")
+        let qmax = Int8Quant.weightQMax
         ReducedWeights.forEachPiece(m: all) { rows in
             let scratch = pool.take()
             defer { pool.give(scratch) }
             normalisedAndQuantised(norm1, rows)
             let acc = layers.qkv.int8Piece(rows, of: qkvPieces, a: q, scratch: scratch.reserve(scratchBytes))
             qkv.bias.withUnsafeBufferPointerOrNil { bias in
+                if let packed8 {
+                    Self.withRow(3 * w) { row in
+                        for r in rows {
+                            layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, bias: bias, into: row)
+                            packed8.store(row, row: r, qmax: qmax)
+                        }
+                    }
+                    return
+                }
                 guard let packed else {
                     for r in rows {
                         let out = s.wide + r * 3 * w
@@ -110,7 +126,10 @@ extension TransformerBlock {
             }
         }
         // 2. The attention into `normed`.
-        if let packed {
+        if let packed8 {
+            let done = OneDNNAttention.runBatchInt8(packed8, scale: scale, mask: mask, out: s.normed)
+            precondition(done, "oneDNN: the attention's int8 products, available a moment ago, failed")
+        } else if let packed {
             let done = OneDNNAttention.runBatch(qkv: s.wide, packed: packed, batch: batch, seq: seq, width: w, heads: heads,
                                                 headDim: headDim, scale: scale, mask: mask, out: s.normed, bf16: bf16)
             precondition(done, "oneDNN: the attention's products, available a moment ago, failed")

@@ -284,7 +284,7 @@ final class ReducedWeights: @unchecked Sendable {
             guard dnnl_memory_desc_init_by_tag(&plain, 2, &dims, dnnl_bf16, dnnl_ba) == dnnl_success else { staging.deallocate(); return nil }
         case .int8:
             let q = UnsafeMutablePointer<Int8>.allocate(capacity: n * k)
-            let qmax = OneDNN.hasVNNI ? 127 : 63
+            let qmax = Int8Quant.weightQMax
             var scales = [Float](repeating: 0, count: n), sums = [Int32](repeating: 0, count: n)
             Int8Quant.quantizeWeights(weight.baseAddress!, n: n, k: k, qmax: qmax, into: q, scales: &scales, sums: &sums)
             staging = UnsafeMutableRawPointer(q)
@@ -526,6 +526,10 @@ enum BF16 {
 
 /// The int8 quantisation of weights (load) and activations (run), and the dequantising post-pass.
 enum Int8Quant {
+    /// The largest |q| of s8 weights (and of the int8 attention's keys and values): 127 with AVX-512
+    /// VNNI, 63 without (`vpmaddubsw` adds two u8·s8 products in a saturating int16).
+    static var weightQMax: Int { OneDNN.hasVNNI ? 127 : 63 }
+
     /// Per output row `j` of `w` `[n, k]`: `scales[j] = max|w[j,:]| / qmax`, `q = round(w / scale)`
     /// in `-qmax...qmax`, `sums[j] = Σ_k q[j, k]`.
     static func quantizeWeights(_ w: UnsafePointer<Float>, n: Int, k: Int, qmax: Int,

@@ -38,16 +38,7 @@ extension OneDNNAttention {
             let qp = sb + sizes.scoresBF16, kp = qp + sizes.qkv, vp = kp + sizes.qkv
             let dense = (vp + sizes.qkv).bindMemory(to: Float.self, capacity: seq * d)
             let pad = vp + sizes.qkv + sizes.dense
-            let stream = OneDNN.threadStream()
-            let timed = pthread_equal(pthread_self(), calling) != 0
-            func product(_ primitive: dnnl_primitive_t, _ padMD: dnnl_memory_desc_t, _ src: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
-                         _ wei: (dnnl_memory_desc_t, UnsafeMutableRawPointer), _ dst: (dnnl_memory_desc_t, UnsafeMutableRawPointer)) {
-                func run() {
-                    OneDNN.executeOnThisThread(primitive, stream: stream, src: src, weights: .buffer(wei), dst: dst,
-                                               scratchpad: (padMD, pad), what: "an attention product")
-                }
-                if timed { GEMM.timed(run) } else { run() }
-            }
+            let product = UnitProduct(pad: pad, timed: pthread_equal(pthread_self(), calling) != 0, what: "an attention product")
             for unit in units {
                 let b = unit / heads, h = unit % heads
                 let e = bf16 ? 2 : 4
@@ -70,18 +61,35 @@ extension OneDNNAttention {
                     }
                 }
                 // scores = q · kᵀ * scale, softmaxed row by row (to bf16 on AMX), then · v.
-                product(p.scores, p.scoresPad, (p.q, qp), (p.kT, kp), (p.s, UnsafeMutableRawPointer(scores)))
+                product.run(p.scores, p.scoresPad, (p.q, qp), (p.kT, kp), (p.s, UnsafeMutableRawPointer(scores)))
                 for i in 0..<seq {
                     ReducedRows.softmax(scores + i * seq, columns: seq, visible: visible[2 * i], visible[2 * i + 1],
                                         bf16: bf16 ? sb.assumingMemoryBound(to: UInt16.self) + i * seq : nil)
                 }
-                product(p.mix, p.mixPad, (p.sIn, bf16 ? sb : UnsafeMutableRawPointer(scores)), (p.v, vp),
+                product.run(p.mix, p.mixPad, (p.sIn, bf16 ? sb : UnsafeMutableRawPointer(scores)), (p.v, vp),
                         (p.out, UnsafeMutableRawPointer(dense)))
                 let o = out + b * seq * width + h * d
                 ReducedRows.copyRows(dense, fromStride: d, into: o, toStride: width, rows: seq, length: d)
             }
         }}
         return true
+    }
+
+    /// How a (sequence, head) unit runs its products: one-thread executions on the thread's stream with
+    /// the unit's scratchpad, timed (`GEMM.timed`) on the thread that called `runBatch` only.
+    struct UnitProduct {
+        let pad: UnsafeMutableRawPointer
+        let timed: Bool
+        let what: String
+
+        func run(_ primitive: dnnl_primitive_t, _ padMD: dnnl_memory_desc_t, _ src: (dnnl_memory_desc_t, UnsafeMutableRawPointer),
+                 _ wei: (dnnl_memory_desc_t, UnsafeMutableRawPointer), _ dst: (dnnl_memory_desc_t, UnsafeMutableRawPointer)) {
+            func execute() {
+                OneDNN.executeOnThisThread(primitive, stream: OneDNN.threadStream(), src: src, weights: .buffer(wei), dst: dst,
+                                           scratchpad: (padMD, pad), what: what)
+            }
+            if timed { GEMM.timed(execute) } else { execute() }
+        }
     }
 
     /// The element index of token `token` of head `head` of q (`part` 0), k (1) or v (2) of sequence

@@ -17,12 +17,26 @@ enum OneDNNAttention {
         let bf16: Bool
         /// Planned for one thread inside a parallel region, a scratchpad per execution (`runBatch`).
         var single = false
+        /// u8 q and probabilities, s8 k and v, int32 products (`runBatchInt8`); `scale` is then applied
+        /// by the caller.
+        var int8 = false
     }
 
     /// Whether the products run in bf16: where oneDNN has AMX (measured: on AVX512-BF16 without AMX
     /// oneDNN 2.6's bf16 matmul is slower than fp32). `PARD_ATTENTION=fp32` forces fp32 (tests).
     static var bf16: Bool {
-        OneDNN.hasAMX && ProcessInfo.processInfo.environment["PARD_ATTENTION"] != "fp32"
+        let forced = ProcessInfo.processInfo.environment["PARD_ATTENTION"]
+        return OneDNN.hasAMX && forced != "fp32" && forced != "int8"
+    }
+
+    /// Whether the attention of an int8 block runs its products in int8 (`runBatchInt8`): where oneDNN
+    /// has no AMX (measured on a Xeon with AVX512-VNNI: a one-thread 311 x 64 x 311 product 81 µs in
+    /// fp32, 21 µs u8·s8; bf16 149 µs). With AMX the products stay bf16 (measured there).
+    /// `PARD_ATTENTION=int8|bf16|fp32` forces one (tests, measuring).
+    static var int8: Bool {
+        let forced = ProcessInfo.processInfo.environment["PARD_ATTENTION"]
+        guard OneDNN.hasAVX2, forced != "fp32", forced != "bf16" else { return false }
+        return forced == "int8" || !OneDNN.hasAMX
     }
 
     /// The two primitives of a shape and their memory descriptors.
@@ -51,7 +65,7 @@ enum OneDNNAttention {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var cache: [Key: Products] = [:]
 
-    /// `[dims]` of `type` (f32 or bf16) with `strides` (elements).
+    /// `[dims]` of `type` (f32, bf16; u8, s8, s32 for int8) with `strides` (elements).
     static func desc(_ dims: [Int], _ strides: [Int], _ type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t? {
         var md = dnnl_memory_desc_t()
         var d = dims.map(Int64.init), s = strides.map(Int64.init)
@@ -95,10 +109,11 @@ enum OneDNNAttention {
             // q, k, v packed per head (`[H, rows, d]`, dense): oneDNN's batched kernels want dense
             // batches; kᵀ is the transposed view of packed k.
             let t = key.bf16 ? dnnl_bf16 : dnnl_f32
-            guard let q = desc([h, m, d], [m * d, d, 1], t), let kT = desc([h, d, seq], [seq * d, 1, d], t),
-                  let s = desc([h, m, seq], [m * seq, seq, 1]), let sIn = desc([h, m, seq], [m * seq, seq, 1], t),
-                  let v = desc([h, seq, d], [seq * d, d, 1], t), let out = desc([h, m, d], [m * d, d, 1]),
-                  let scores = matmul(q, kT, s, scale: key.scale, single: key.single),
+            let (ta, tw, tacc) = key.int8 ? (dnnl_u8, dnnl_s8, dnnl_s32) : (t, t, dnnl_f32)
+            guard let q = desc([h, m, d], [m * d, d, 1], ta), let kT = desc([h, d, seq], [seq * d, 1, d], tw),
+                  let s = desc([h, m, seq], [m * seq, seq, 1], tacc), let sIn = desc([h, m, seq], [m * seq, seq, 1], ta),
+                  let v = desc([h, seq, d], [seq * d, d, 1], tw), let out = desc([h, m, d], [m * d, d, 1], tacc),
+                  let scores = matmul(q, kT, s, scale: key.int8 ? 1 : key.scale, single: key.single),
                   let mix = matmul(sIn, v, out, scale: 1, single: key.single) else { return nil }
             let p = Products(scores: scores.0, mix: mix.0, q: q, kT: kT, s: s, sIn: sIn, v: v, out: out,
                              scoresPad: scores.1, mixPad: mix.1)

@@ -90,4 +90,54 @@ enum ReducedRows {
             RowKernels.copyRows(from, fromStride: fromStride, into: to, toStride: toStride, rows: rows, length: length)
         }
     }
+
+    /// `RowKernels.exponentials`: a row's softmax numerators (the largest 1, masked columns 0) and their sum.
+    @inline(__always)
+    static func exponentials(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>, _ second: Range<Int>,
+                             avx512: Bool = ReducedRows.avx512) -> Float {
+        avx512 ? RowKernelsAVX512.exponentials(row, columns: columns, visible: first, second)
+            : RowKernels.exponentials(row, columns: columns, visible: first, second)
+    }
+
+    /// `RowKernels.quantizeSymmetric`: a row to s8 with its own scale, and the sum of its values.
+    @inline(__always)
+    static func quantizeSymmetric(_ x: UnsafePointer<Float>, count: Int, qmax: Int, into q: UnsafeMutablePointer<Int8>,
+                                  avx512: Bool = ReducedRows.avx512) -> (scale: Float, sum: Int32) {
+        avx512 ? RowKernelsAVX512.quantizeSymmetric(x, count: count, qmax: qmax, into: q)
+            : RowKernels.quantizeSymmetric(x, count: count, qmax: qmax, into: q)
+    }
+
+    /// `RowKernels.quantizeSlices`: one token's q of every head to u8.
+    @inline(__always)
+    static func quantizeSlices(_ x: UnsafePointer<Float>, slices: Int, length: Int, into u: UnsafeMutablePointer<UInt8>, stride: Int,
+                               scales: UnsafeMutablePointer<Float>, zeros: UnsafeMutablePointer<Int32>, metaStride: Int,
+                               avx512: Bool = ReducedRows.avx512) {
+        if avx512 {
+            RowKernelsAVX512.quantizeSlices(x, slices: slices, length: length, into: u, stride: stride, scales: scales, zeros: zeros,
+                                            metaStride: metaStride)
+        } else {
+            RowKernels.quantizeSlices(x, slices: slices, length: length, into: u, stride: stride, scales: scales, zeros: zeros,
+                                      metaStride: metaStride)
+        }
+    }
+
+    /// `RowKernels.quantizeSlicesSymmetric`: one token's k and v of every head to s8.
+    @inline(__always)
+    static func quantizeSlicesSymmetric(_ x: UnsafePointer<Float>, slices: Int, length: Int, qmax: Int, into q: UnsafeMutablePointer<Int8>,
+                                        stride: Int, scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Int32>,
+                                        metaStride: Int, avx512: Bool = ReducedRows.avx512) {
+        if avx512 {
+            RowKernelsAVX512.quantizeSlicesSymmetric(x, slices: slices, length: length, qmax: qmax, into: q, stride: stride,
+                                                     scales: scales, sums: sums, metaStride: metaStride)
+        } else {
+            RowKernels.quantizeSlicesSymmetric(x, slices: slices, length: length, qmax: qmax, into: q, stride: stride,
+                                               scales: scales, sums: sums, metaStride: metaStride)
+        }
+    }
+
+    /// `RowKernels.multiply`: `x[i] *= y[i]`.
+    @inline(__always)
+    static func multiply(_ x: UnsafeMutablePointer<Float>, by y: UnsafePointer<Float>, count: Int, avx512: Bool = ReducedRows.avx512) {
+        if avx512 { RowKernelsAVX512.multiply(x, by: y, count: count) } else { RowKernels.multiply(x, by: y, count: count) }
+    }
 }
