@@ -75,7 +75,8 @@ extension TransformerBlock {
         let packed8: OneDNNAttention.PackedQKV8? = attentionInInt8 && !bf16
             && OneDNNAttention.int8Products(seq: seq, headDim: headDim) != nil
             ? OneDNNAttention.PackedQKV8(UnsafeMutableRawPointer(s.wide), batch: batch, seq: seq, heads: heads, headDim: headDim) : nil
-        precondition(OneDNNAttention.PackedQKV8.bytes(batch: batch, seq: seq, heads: heads, headDim: headDim) <= all * max(3 * w, hidden) * 4,
+        precondition(packed8 == nil
+                     || OneDNNAttention.PackedQKV8.bytes(batch: batch, seq: seq, heads: heads, headDim: headDim) <= all * max(3 * w, hidden) * 4,
                      "int8 attention: q, k, v do not fit the block's scratch")
         let qmax = Int8Quant.weightQMax
         ReducedWeights.forEachPiece(m: all) { rows in
