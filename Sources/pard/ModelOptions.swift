@@ -51,7 +51,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// Loads the model, reporting a failure as one line naming the problem, and logs the arithmetic
-    /// in use on standard error (`pard: model <file>: int8 (asked auto; oneDNN avx512_core_amx)`).
+    /// in use on standard error (`pard: model <file>: int8 (asked auto; oneDNN avx512_core_amx; attention bf16)`).
     func load(synthetic: Bool = false) throws -> LoadedModel {
         let spec = try spec(synthetic: synthetic)
         let loaded: LoadedModel

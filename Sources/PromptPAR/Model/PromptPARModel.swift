@@ -54,7 +54,7 @@ public final class PromptPARModel: Sendable {
     }
 
     /// The arithmetic in use, for the line each command logs at start: `int8 (asked auto; oneDNN
-    /// avx512_core_amx; fp32 layers c_proj,last)` or `fp32 (OpenBLAS SkylakeX)`.
+    /// avx512_core_amx; attention bf16; fp32 layers c_proj,last)` or `fp32 (OpenBLAS SkylakeX)`.
     public func arithmetic(requested: ModelSpec.Precision) -> String {
         var notes: [String] = []
         if requested != precision { notes.append("asked \(requested.rawValue)") }
