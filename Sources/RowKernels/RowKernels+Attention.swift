@@ -34,7 +34,7 @@ extension RowKernels {
             m16.replace(with: a, where: a .> m16)
             i &+= 16
         }
-        let amax = m16.max()
+        let amax = largest(m16)
         let scale = amax > 0 ? amax / top : 1
         let inv = 1 / scale
         let inv16 = SIMD16<Float>(repeating: inv), top16 = SIMD16<Float>(repeating: top), bottom16 = -top16

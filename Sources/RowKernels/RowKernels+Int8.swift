@@ -46,7 +46,7 @@ extension RowKernels {
             i &+= 64
         }
         let (lo, hi) = lanes.merged()
-        return (lo.min(), hi.max())
+        return (smallest(lo), largest(hi))
     }
 
     /// Quantises `count` floats to u8 with a scale and zero point of their own:
@@ -75,7 +75,7 @@ extension RowKernels {
             lo.replace(with: v, where: v .< lo); hi.replace(with: v, where: v .> hi)
             i &+= 16
         }
-        var low = lo.min(), high = hi.max()
+        var low = smallest(lo), high = largest(hi)
         while i < count { low = min(low, x[i]); high = max(high, x[i]); i &+= 1 }
         return (low, high)
     }

@@ -27,6 +27,31 @@ public enum RowKernels {
         return y * Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
     }
 
+    /// The largest of `v`'s 16 lanes (none NaN), as a reduction of integers that order as the floats
+    /// do (`ordered`): SIMD's `max()` of floats runs lane by lane through memory with a NaN test per
+    /// lane, and cost the int8 attention's 64-value head slices as much as quantising them; of `Int32`
+    /// it is a tree of four vector maxima. Exact (of two zeros, +0).
+    @inlinable @inline(__always)
+    public static func largest(_ v: SIMD16<Float>) -> Float { float(ordered: ordered(v).max()) }
+
+    /// The smallest of `v`'s 16 lanes (none NaN), as `largest` (of two zeros, -0).
+    @inlinable @inline(__always)
+    public static func smallest(_ v: SIMD16<Float>) -> Float { float(ordered: ordered(v).min()) }
+
+    /// `v`'s bits as integers that order as the floats (negative ones with their magnitude bits
+    /// flipped): `a < b` exactly where `ordered(a) < ordered(b)`, NaNs aside.
+    @inlinable @inline(__always)
+    static func ordered(_ v: SIMD16<Float>) -> SIMD16<Int32> {
+        let i = unsafeBitCast(v, to: SIMD16<Int32>.self)
+        return i ^ ((i &>> 31) & SIMD16<Int32>(repeating: 0x7FFF_FFFF))
+    }
+
+    /// The float whose `ordered` bits are `key`.
+    @inlinable @inline(__always)
+    static func float(ordered key: Int32) -> Float {
+        Float(bitPattern: UInt32(bitPattern: key ^ ((key &>> 31) & 0x7FFF_FFFF)))
+    }
+
     /// `sum(x[0..<n])` in 8 partial sums (lane `l` adds `x[l]`, `x[l + 8]`, ...), then the lanes in order.
     @inlinable @inline(__always)
     public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -65,10 +90,9 @@ public enum RowKernels {
 
     /// Maximum of `row[lo..<hi]` (`-greatestFiniteMagnitude` when empty; NaNs ignored), in 16 lanes: a
     /// running scalar maximum does not vectorise. A range not a multiple of 16 long ends with its last
-    /// 16 values as one vector (overlapping the one before: a maximum does not mind), and the two halves
-    /// of the lanes meet in one vector step before the last 8 (the attention's rows of 311 spent as long
-    /// in 7 scalar steps and a 16-lane scalar reduction as in their 19 vectors). Exact, so the order
-    /// leaves the bits as they were.
+    /// 16 values as one vector (overlapping the one before: a maximum does not mind), and the lanes
+    /// meet in `largest` (the attention's rows of 311 spent as long in 7 scalar steps and a 16-lane
+    /// scalar reduction as in their 19 vectors). Exact, so the order leaves the bits as they were.
     @inlinable @inline(__always)
     public static func maximum(_ row: UnsafePointer<Float>, _ lo: Int, _ hi: Int) -> Float {
         guard hi &- lo >= 16 else {
@@ -89,16 +113,7 @@ public enum RowKernels {
             let v = raw.loadUnaligned(fromByteOffset: (hi &- 16) &* 4, as: SIMD16<Float>.self)
             m16.replace(with: v, where: v .> m16)
         }
-        // Halves through memory: `lowHalf`, and a second halving, stop Swift inlining this function.
-        return withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 1) { buffer -> Float in
-            guard let p = buffer.baseAddress else { return m16.max() }
-            p.initialize(to: m16)
-            let raw = UnsafeRawPointer(p)
-            var m8 = raw.loadUnaligned(as: SIMD8<Float>.self)
-            let h8 = raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            m8.replace(with: h8, where: h8 .> m8)
-            return m8.max()
-        }
+        return largest(m16)
     }
 
     /// `row[range] = exp(row[range] - m)`, in whole vectors: where the range is not a multiple of 16

@@ -93,6 +93,22 @@ import Testing
         #expect(m == x.enumerated().filter { $0.offset != 3 && $0.offset != 70 }.map(\.element).max())
     }
 
+    /// `largest` and `smallest` (a reduction of order-keeping integers) are the lanes' maximum and
+    /// minimum: random lanes of both signs, infinities, the extremes, subnormals and zeros.
+    @Test func lanesReduceToTheirMaximumAndMinimum() {
+        var rng = SplitMix(seed: 33)
+        let specials: [Float] = [.infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                 .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0, -0.0, 1, -1]
+        for trial in 0..<500 {
+            var v = SIMD16<Float>()
+            for l in 0..<16 { v[l] = trial % 3 == 0 ? specials[Int(rng.float(in: 0...9.99))] : rng.float(in: -1e6...1e6) }
+            let lanes = (0..<16).map { v[$0] }
+            let top = RowKernels.largest(v), bottom = RowKernels.smallest(v)
+            #expect(top == lanes.max() && lanes.contains { $0.bitPattern == top.bitPattern }, "largest of \(lanes)")
+            #expect(bottom == lanes.min() && lanes.contains { $0.bitPattern == bottom.bitPattern }, "smallest of \(lanes)")
+        }
+    }
+
     /// The fused epilogues give the bits of the steps they replace, in both builds: `dequantize` with a
     /// bias is `dequantize` then `addBias` (with `beta` 0 and 1); `dequantizeBiasQuickGELU` then
     /// `quantize(range:)` is `dequantize`, `biasQuickGELU`, `quantize` (row, range, scale, zero point,
