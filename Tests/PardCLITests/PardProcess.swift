@@ -12,7 +12,9 @@ struct PardProcess {
     static let executable: URL =
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("pard")
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> PardProcess {
+    /// `timeout`: seconds after which the child is killed (SIGTERM, then SIGKILL 5 s later), so that a
+    /// hang fails the test instead of the suite.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double? = nil) throws -> PardProcess {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
@@ -22,6 +24,14 @@ struct PardProcess {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        if let timeout {
+            let pid = p.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                guard p.isRunning else { return }
+                kill(pid, SIGTERM)
+                DispatchQueue.global().asyncAfter(deadline: .now() + 5) { if p.isRunning { kill(pid, SIGKILL) } }
+            }
+        }
         // Read both pipes before waiting, so a full pipe cannot block the child.
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()

@@ -80,6 +80,15 @@ public final class CropPool: @unchecked Sendable {  // all state under `conditio
         }
     }
 
+    /// Whether a slot is free right now (`reserveSlot` would not wait). A producer that holds reserved,
+    /// unpushed crops pushes them before it reserves another where none is free: with `.wait`, every slot
+    /// reserved and none queued would leave it waiting for a model that has nothing to run.
+    public var hasFreeSlot: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !freeSlots.isEmpty
+    }
+
     /// Gives back a slot that was reserved but not filled (the crop failed).
     public func release(slot: Int) {
         condition.lock()

@@ -3,8 +3,9 @@ import PardVideo
 
 extension ProcessJob {
     /// The decoding thread of `pard process`: every frame of the video, its detections matched by the
-    /// `FrameMatcher` rule, each box admitted into the pool (waiting for a free slot), then the frame's
-    /// end. Closes the pool when the video ends or fails.
+    /// `FrameMatcher` rule, each box admitted into the pool (waiting for a free slot; a frame's crops are
+    /// pushed as one, or in parts where the frame has more boxes than the pool has slots), then the
+    /// frame's end. Closes the pool when the video ends or fails.
     final class VideoReader: @unchecked Sendable {  // the decoding thread's own; `stop()` and the results are read after `join`
         let decoder: VideoDecoder
         let detections: Detections
@@ -47,6 +48,12 @@ extension ProcessJob {
                     var items: [WorkItem] = []
                     items.reserveCapacity(boxes.count + 1)
                     for (index, box) in boxes.enumerated() {
+                        // A frame with more boxes than the pool has slots (3 x the batch): its crops so
+                        // far go to the model before this one waits for a slot they will free.
+                        if !items.isEmpty, !pool.hasFreeSlot {
+                            pool.push(items)
+                            items.removeAll(keepingCapacity: true)
+                        }
                         let item = try admission.admit(box, in: picture, at: position, pool: pool)
                         if case .crop = item.kind, let dir = options.dumpCrops {
                             try admission.extractor.dumpPNG(to: URL(fileURLWithPath: dir).appendingPathComponent(
