@@ -29,6 +29,11 @@ import Testing
             let attention = p == .int8 && OneDNNAttention.int8 ? "int8" : p != .fp32 && OneDNNAttention.bf16 ? "bf16"
                 : p == .fp32 && !OneDNN.fp32OnOneDNN ? "openblas" : "fp32"
             #expect(model.attention == attention, "\(p) on \(OneDNN.isaName)")
+            // The layers that stay fp32 run on oneDNN where the vision blocks do and it has brgemm fp32.
+            let offloaded = p.reducedKind != nil && OneDNN.fp32OnOneDNN
+            #expect((model.vision.patchEmbed.reduced?.kind == .f32) == offloaded, "\(p) on \(OneDNN.isaName)")
+            #expect((model.fusion.visualEmbed.reduced?.kind == .f32) == offloaded, "\(p) on \(OneDNN.isaName)")
+            if case .layer = model.vision.projection { #expect(offloaded) } else { #expect(!offloaded) }
             return try InferenceSession(model: model, maxBatch: 4).logits(images: inputs).map(sigmoid)
         }
         return GoldenTests.maxAbsDiff(try probs(precision), try probs(.fp32))

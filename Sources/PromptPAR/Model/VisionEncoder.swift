@@ -14,12 +14,19 @@ public struct VisionEncoder: Sendable {
     let blocks: [TransformerBlock]
     /// `[V, P, W]`: `prompt_deep` without its singleton axis.
     let prompts: [Float]
-    /// `[W, E]`.
-    let projection: [Float]
+    /// `visual.proj`.
+    let projection: Projection
+    /// `visual.proj`: every token's `[W]` to `[E]`.
+    enum Projection: Sendable {
+        /// `[W, E]`, for `GEMM.ab` (OpenBLAS).
+        case matrix([Float])
+        /// Transposed, `[E, W]`, on oneDNN (`ModelLoader.offloaded`).
+        case layer(Linear)
+    }
     let mask: AttentionMask
 
     init(config: ModelConfig, patchEmbed: Linear, classEmbedding: [Float], positionalEmbedding: [Float],
-         partEmbedding: [Float], lnPre: LayerNorm, blocks: [TransformerBlock], prompts: [Float], projection: [Float]) {
+         partEmbedding: [Float], lnPre: LayerNorm, blocks: [TransformerBlock], prompts: [Float], projection: Projection) {
         self.config = config
         self.patchEmbed = patchEmbed
         self.classEmbedding = classEmbedding
@@ -108,9 +115,14 @@ public struct VisionEncoder: Sendable {
         }
 
         // 4. No ln_post: every token times proj.
-        projection.withUnsafeBufferPointer { p in
-            GEMM.ab(m: batch * t, n: c.embedWidth, k: w, a: bu.x, lda: w, b: p.baseAddress!, ldb: c.embedWidth,
-                    beta: 0, c: out, ldc: c.embedWidth)
+        switch projection {
+        case .matrix(let matrix):
+            matrix.withUnsafeBufferPointer { p in
+                GEMM.ab(m: batch * t, n: c.embedWidth, k: w, a: bu.x, lda: w, b: p.baseAddress!, ldb: c.embedWidth,
+                        beta: 0, c: out, ldc: c.embedWidth)
+            }
+        case .layer(let layer):
+            layer.apply(bu.x, rows: batch * t, into: out)
         }
     }
 
