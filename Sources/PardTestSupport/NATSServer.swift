@@ -28,9 +28,11 @@ public final class NATSServer: @unchecked Sendable {  // used by the test's thre
     /// Starts the server (`-js -sd <folder>/jetstream`) and waits until it has started JetStream (at most 10 s).
     public func start() throws {
         let arguments = ["-js", "-sd", folder.path("jetstream"), "-a", host, "-p", "\(port)", "-l", folder.path("nats.log")]
+        // Counted before the launch: a server that is ready before the count would otherwise be waited
+        // for a second time, in vain (seen under the sanitizers: "did not start" after "Server is ready").
+        let mark = log.components(separatedBy: "Server is ready").count
         let p = try NetworkNamespace.launch("/usr/sbin/nats-server", arguments, in: namespace)
         process = p
-        let mark = log.components(separatedBy: "Server is ready").count
         let deadline = Date(timeIntervalSinceNow: 10)
         while Date() < deadline {
             if log.components(separatedBy: "Server is ready").count > mark { return }
