@@ -26,13 +26,16 @@ struct ModelLoader {
         return try layer.reduced(to: reduced, name: "\(source.path): \(name)")
     }
 
+    /// Whether `offloaded` moves the layers that stay fp32 to oneDNN.
+    var offloads: Bool { reduced != nil && OneDNN.fp32OnOneDNN }
+
     /// `layer` (one that stays fp32: the patch embedding, the visual projection, the fusion's) on
     /// oneDNN's fp32 brgemm kernels, weights reordered once and held once, wherever the vision blocks run
     /// on oneDNN (`reduced` set) and oneDNN has those kernels (`OneDNN.fp32OnOneDNN`); else as it is
     /// (OpenBLAS). Measured on an AMD EPYC Zen 4 (OpenBLAS `Haswell`, as that machine's environment
     /// forces): the fusion took 44 ms of a 606 ms int8 batch of 4, about 9.7 GFLOP with these layers.
     func offloaded(_ layer: Linear, _ name: String) throws(ModelError) -> Linear {
-        guard reduced != nil, OneDNN.fp32OnOneDNN else { return layer }
+        guard offloads else { return layer }
         return try layer.reduced(to: .f32, name: "\(source.path): \(name)")
     }
 
@@ -91,7 +94,7 @@ struct ModelLoader {
     func projection(_ c: ModelConfig) throws(ModelError) -> VisionEncoder.Projection {
         let w = c.visionWidth, e = c.embedWidth
         let p = try source.load("visual.proj", [w, e])
-        guard reduced != nil, OneDNN.fp32OnOneDNN else { return .matrix(p) }
+        guard offloads else { return .matrix(p) }
         var t = [Float](repeating: 0, count: w * e)
         for i in 0..<w { for j in 0..<e { t[j * w + i] = p[i * e + j] } }
         return .layer(try offloaded(Linear(weight: t, bias: nil, inFeatures: w, outFeatures: e), "visual.proj"))
