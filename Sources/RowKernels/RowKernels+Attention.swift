@@ -87,3 +87,44 @@ extension RowKernels {
         for i in 0..<count { x[i] *= y[i] }
     }
 }
+
+extension RowKernels {
+    /// One row of the int8 attention's int32 scores to the u8 probabilities of `P·v`, in `row` (`[columns]`
+    /// floats of scratch) and `u`: `dequantize` (beta 0, no bias), `exponentials`, times each value
+    /// token's scale (`valueScales`), then `quantize` with the range `[0, max]`; returns the step of the
+    /// u8 values (zero point 0) and the exponentials' sum. The same bits as those four calls, in fewer
+    /// passes: only the visible columns are dequantised, and the multiply by the value scales finds
+    /// the row's maximum as it goes (no separate range pass: the values are all `>= 0`).
+    @inlinable @inline(__always)
+    public static func probabilities(_ acc: UnsafePointer<Int32>, columns: Int, rowScale: Float, rowZero: Int32,
+                                     columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                                     visible first: Range<Int>, _ second: Range<Int>, valueScales: UnsafePointer<Float>,
+                                     row: UnsafeMutablePointer<Float>, into u: UnsafeMutablePointer<UInt8>) -> (step: Float, total: Float) {
+        for j in first { row[j] = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j]) }
+        for j in second { row[j] = rowScale * columnScales[j] * Float(acc[j] &- rowZero &* columnSums[j]) }
+        let total = exponentials(row, columns: columns, visible: first, second)
+        let raw = UnsafeMutableRawPointer(row), scales = UnsafeRawPointer(valueScales)
+        var hi = SIMD16<Float>(repeating: 0), hiB = hi
+        var i = 0
+        while i &+ 32 <= columns {
+            let a = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                * scales.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            let b = raw.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD16<Float>.self)
+                * scales.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD16<Float>.self)
+            raw.storeBytes(of: a, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+            raw.storeBytes(of: b, toByteOffset: i &* 4 &+ 64, as: SIMD16<Float>.self)
+            hi.replace(with: a, where: a .> hi)
+            hiB.replace(with: b, where: b .> hiB)
+            i &+= 32
+        }
+        hi.replace(with: hiB, where: hiB .> hi)
+        var high = largest(hi)
+        while i < columns {
+            row[i] *= valueScales[i]
+            high = Swift.max(high, row[i])
+            i &+= 1
+        }
+        let (step, _) = quantize(row, count: columns, range: (0, high), into: u)
+        return (step, total)
+    }
+}

@@ -53,6 +53,15 @@ public enum RowKernelsAVX512 {
         RowKernels.exponentials(row, columns: columns, visible: first, second)
     }
 
+    /// `RowKernels.probabilities`.
+    public static func probabilities(_ acc: UnsafePointer<Int32>, columns: Int, rowScale: Float, rowZero: Int32,
+                                     columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                                     visible first: Range<Int>, _ second: Range<Int>, valueScales: UnsafePointer<Float>,
+                                     row: UnsafeMutablePointer<Float>, into u: UnsafeMutablePointer<UInt8>) -> (step: Float, total: Float) {
+        RowKernels.probabilities(acc, columns: columns, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                 columnSums: columnSums, visible: first, second, valueScales: valueScales, row: row, into: u)
+    }
+
     /// `RowKernels.quantizeSymmetric`.
     public static func quantizeSymmetric(_ x: UnsafePointer<Float>, count: Int, qmax: Int,
                                          into q: UnsafeMutablePointer<Int8>) -> (scale: Float, sum: Int32) {

@@ -119,7 +119,7 @@ struct OneDNNAttentionTests {
     /// The int8 products are real kernels (u8·s8 brgemm, or gemm:jit on AVX2), not oneDNN's reference code.
     @Test func int8ProductsAreNotOneDNNsReferenceCode() throws {
         guard OneDNN.hasAVX2 else { return }
-        let p = try #require(OneDNNAttention.int8Products(seq: 311, headDim: 64))
+        let p = try #require(OneDNNAttention.int8Products(seq: 311, m: 311, headDim: 64))
         let names = [p.scores, p.mix].map { prim -> String in
             var pd: const_dnnl_primitive_desc_t?
             guard dnnl_primitive_get_primitive_desc(prim, &pd) == dnnl_success else { return "?" }

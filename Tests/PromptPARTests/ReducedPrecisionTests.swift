@@ -111,6 +111,65 @@ import Testing
         let count = ReducedWeights.pieceCount(m: batch * seq)
         #expect(count > 2 && (batch * seq) % count != 0, "\(count) pieces")
         var rng = SplitMix(seed: 5)
+        var block = try Self.int8Block(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
+        block.attentionInBF16 = OneDNNAttention.bf16
+        #expect(block.int8Layers != nil)
+        let start = (0..<(batch * seq * w)).map { _ in rng.float(in: -2...2) }
+        let mask = AttentionMask.full(rows: seq, columns: seq)
+        func run(fused: Bool) -> [Float] {
+            Self.run(block, start, batch: batch, seq: seq, hidden: hidden) {
+                block.forward($0, batch: batch, seq: seq, mask: mask, scratch: $1, fusedInt8: fused)
+            }
+        }
+        let fused = run(fused: true), layered = run(fused: false)
+        #expect(fused == layered, "max |diff| \(zip(fused, layered).map { abs($0 - $1) }.max() ?? 0) (\(OneDNN.isaName))")
+        #expect(Self.maxDiff(fused, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+    }
+
+    /// With live rows (the vision blocks before a prompted layer), `forwardInt8` gives the live rows
+    /// of the whole block's results bit for bit and leaves the dead ones as they were, with the int8
+    /// attention (its queries compacted) and with the attention of every row, for both activations.
+    @Test(arguments: [(Activation.quickGELU, true), (.quickGELU, false), (.gelu, true)])
+    func fusedInt8BlockOfLiveRowsMatchesEveryRow(_ activation: Activation, _ int8Attention: Bool) throws {
+        let w = 64, heads = 4, hidden = 256, batch = 3
+        let config = ModelConfig(visionWidth: w, visionLayers: 2, patchSize: 14, imageSize: 70, embedWidth: 32,
+                                 prompts: 10, regions: 4, promptDepth: 2, textWidth: 0, textLayers: 0,
+                                 fusionWidth: 0, fusionLayers: 0, attributes: 1, visualMask: true, overlapRows: 2)
+        let seq = config.tokens
+        let live = try #require(LiveRows.beforePrompts(config))
+        OneDNN.setThreads(2)
+        var rng = SplitMix(seed: 9)
+        var block = try Self.int8Block(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
+        block.attentionInBF16 = int8Attention ? false : OneDNNAttention.bf16
+        block.attentionInInt8 = int8Attention && OneDNN.hasAVX2
+        let start = (0..<(batch * seq * w)).map { _ in rng.float(in: -2...2) }
+        let mask = AttentionMask.visual(prompts: config.prompts, regions: config.regions, grid: config.grid)
+        func run(_ live: LiveRows?) -> [Float] {
+            Self.run(block, start, batch: batch, seq: seq, hidden: hidden) {
+                block.forward($0, batch: batch, seq: seq, mask: mask, live: live, scratch: $1)
+            }
+        }
+        let every = run(nil), some = run(live)
+        var liveDiff: Float = 0, deadChanged = 0, liveRows = 0
+        for b in 0..<batch {
+            for t in 0..<seq {
+                let r = (b * seq + t) * w
+                if live.index[t] >= 0 {
+                    liveRows += 1
+                    for j in 0..<w { liveDiff = max(liveDiff, abs(some[r + j] - every[r + j])) }
+                } else {
+                    for j in 0..<w where some[r + j] != start[r + j] { deadChanged += 1 }
+                }
+            }
+        }
+        #expect(liveRows == batch * live.count && live.count == seq - config.prompts, "\(liveRows) live rows")
+        #expect(liveDiff == 0, "live rows differ by up to \(liveDiff) (\(OneDNN.isaName), int8 attention \(block.attentionInInt8))")
+        #expect(deadChanged == 0, "\(deadChanged) values of dead rows written")
+        #expect(Self.maxDiff(some, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+    }
+
+    /// A block of random int8 layers (`width`, `hidden`) whose attention runs on oneDNN.
+    static func int8Block(width w: Int, heads: Int, hidden: Int, activation: Activation, rng: inout SplitMix) throws -> TransformerBlock {
         func values(_ count: Int, _ range: ClosedRange<Float>) -> [Float] { (0..<count).map { _ in rng.float(in: range) } }
         func linear(_ i: Int, _ o: Int) throws -> Linear {
             try Linear(weight: values(i * o, -0.2...0.2), bias: values(o, -0.1...0.1), inFeatures: i, outFeatures: o)
@@ -120,21 +179,19 @@ import Testing
         var block = TransformerBlock(norm1: norm(), qkv: try linear(w, 3 * w), attnOut: try linear(w, w), norm2: norm(),
                                      fc1: try linear(w, hidden), fc2: try linear(hidden, w), heads: heads, activation: activation)
         block.attentionOnOneDNN = true
-        block.attentionInBF16 = OneDNNAttention.bf16
-        #expect(block.int8Layers != nil)
-        let start = values(batch * seq * w, -2...2)
-        let mask = AttentionMask.full(rows: seq, columns: seq)
-        func run(fused: Bool) -> [Float] {
-            let sizes = BlockScratch.sizes(batch: batch, seq: seq, width: w, hidden: hidden, heads: heads)
-            let ws = Workspace(capacity: Workspace.size(sizes))
-            let scratch = BlockScratch(ws, batch: batch, seq: seq, width: w, hidden: hidden, heads: heads)
-            var x = start
-            x.withUnsafeMutableBufferPointer { block.forward($0.baseAddress!, batch: batch, seq: seq, mask: mask, scratch: scratch, fusedInt8: fused) }
-            return x
-        }
-        let fused = run(fused: true), layered = run(fused: false)
-        #expect(fused == layered, "max |diff| \(zip(fused, layered).map { abs($0 - $1) }.max() ?? 0) (\(OneDNN.isaName))")
-        #expect(Self.maxDiff(fused, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+        return block
+    }
+
+    /// `start` (`[batch, seq, block.width]`) after `forward(x, scratch)` on a workspace of its own.
+    static func run(_ block: TransformerBlock, _ start: [Float], batch: Int, seq: Int, hidden: Int,
+                    _ forward: (UnsafeMutablePointer<Float>, BlockScratch) -> Void) -> [Float] {
+        let (w, heads) = (block.width, block.heads)
+        let sizes = BlockScratch.sizes(batch: batch, seq: seq, width: w, hidden: hidden, heads: heads)
+        let ws = Workspace(capacity: Workspace.size(sizes))
+        let scratch = BlockScratch(ws, batch: batch, seq: seq, width: w, hidden: hidden, heads: heads)
+        var x = start
+        x.withUnsafeMutableBufferPointer { forward($0.baseAddress!, scratch) }
+        return x
     }
 
     /// Pieces of rows share evenly between the team's threads: a multiple of the threads of them (or

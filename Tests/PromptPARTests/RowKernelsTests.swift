@@ -163,6 +163,45 @@ import Testing
         }
     }
 
+    /// The int8 attention's fused probabilities (`RowKernels.probabilities`) give the bits of the four
+    /// steps they stand for: dequantise, exponentials, times the value scales, quantise; for rows of
+    /// the attention's length (311) and odd ones, masked and not.
+    @Test(arguments: builds) func probabilitiesGiveTheStepsBits(avx512: Bool) {
+        var rng = SplitMix(seed: 23)
+        for (columns, visible) in Self.rows {
+            let v = Self.pair(visible)
+            let acc = (0..<columns).map { _ in Int32(rng.next() % 2_000_000) - 1_000_000 }
+            let sums = (0..<columns).map { _ in Int32(rng.next() % 20_000) - 10_000 }
+            let kScales = (0..<columns).map { _ in rng.float(in: 0.000001...0.00002) }
+            let vScales = (0..<columns).map { _ in rng.float(in: 0.001...0.02) }
+            var fusedRow = [Float](repeating: .nan, count: columns), stepRow = fusedRow
+            var fusedBytes = [UInt8](repeating: 7, count: columns), stepBytes = fusedBytes
+            let fused = fusedRow.withUnsafeMutableBufferPointer { r in
+                fusedBytes.withUnsafeMutableBufferPointer { u in
+                    ReducedRows.probabilities(acc, columns: columns, rowScale: 0.7, rowZero: 3, columnScales: kScales, columnSums: sums,
+                                              visible: v.0, v.1, valueScales: vScales, row: r.baseAddress!, into: u.baseAddress!,
+                                              avx512: avx512)
+                }
+            }
+            let steps = stepRow.withUnsafeMutableBufferPointer { r -> (Float, Float) in
+                ReducedRows.dequantize(acc, n: columns, rowScale: 0.7, rowZero: 3, columnScales: kScales, columnSums: sums, beta: 0,
+                                       into: r.baseAddress!, avx512: avx512)
+                let total = ReducedRows.exponentials(r.baseAddress!, columns: columns, visible: v.0, v.1, avx512: avx512)
+                ReducedRows.multiply(r.baseAddress!, by: vScales, count: columns, avx512: avx512)
+                let (step, zero) = stepBytes.withUnsafeMutableBufferPointer {
+                    ReducedRows.quantize(r.baseAddress!, count: columns, into: $0.baseAddress!, avx512: avx512)
+                }
+                #expect(zero == 0, "probabilities quantise with zero point 0")
+                return (step, total)
+            }
+            #expect(fused.step.bitPattern == steps.0.bitPattern && fused.total.bitPattern == steps.1.bitPattern,
+                    "\(columns) columns \(visible): step \(fused.step) vs \(steps.0), total \(fused.total) vs \(steps.1)")
+            #expect(fusedBytes == stepBytes, "\(columns) columns \(visible): u8 probabilities")
+            #expect(fusedRow.map(\.bitPattern) == stepRow.map(\.bitPattern), "\(columns) columns \(visible): scaled exponentials")
+            #expect(fusedBytes.contains(255), "the largest probability is 255")
+        }
+    }
+
     /// The AVX-512 build gives the AVX2 build's bits: rows of the attention's length (311) and odd ones,
     /// masked and not, both outputs; QuickGELU over 4096 values with extremes (±1e4, ±0, subnormals).
     @Test(.enabled(if: OneDNN.hasAVX512, "this CPU has no AVX-512: only the AVX2 build can run"))

@@ -50,7 +50,9 @@ public struct ModelConfig: Sendable, Equatable, Codable {
     /// Sequence position of the first prompt of group `g` (0...D).
     public func promptGroupPosition(_ g: Int) -> Int { g * (promptsPerGroup + 1) + 1 }
 
-    /// GFLOP (2 per multiply-add) of the vision encoder for one image, patch embedding included.
+    /// GFLOP (2 per multiply-add) of the vision encoder for one image, patch embedding included, as the
+    /// official forward computes it: the prompt rows that the int8 blocks skip (`LiveRows`) are counted,
+    /// so a rate from it is an effective one, comparable between precisions.
     public var visionGFLOP: Double {
         let w = Double(visionWidth), t = Double(tokens), hidden = 4 * w
         let perLayer = t * 2 * (3 * w * w + w * w + 2 * w * hidden) + 2 * 2 * t * t * w

@@ -6,13 +6,15 @@ extension TransformerBlock {
     /// are left as they were.
     ///
     /// A block of int8 layers computing every row takes `forwardInt8` (the same results in fewer
-    /// passes) unless `fusedInt8` is false (tests compare the two).
+    /// passes) unless `fusedInt8` is false (tests compare the two). There `live` rows of each sequence
+    /// are all that is computed (the vision blocks before a prompted layer); the other paths compute
+    /// every row (the dead ones too: nothing reads them).
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask,
-                 outputRows: Range<Int>? = nil, scratch s: BlockScratch, fusedInt8: Bool = true) {
+                 outputRows: Range<Int>? = nil, live: LiveRows? = nil, scratch s: BlockScratch, fusedInt8: Bool = true) {
         let w = width
         let rows = outputRows ?? 0..<seq
         if fusedInt8, rows == 0..<seq, let layers = int8Layers {
-            return forwardInt8(x, batch: batch, seq: seq, mask: mask, scratch: s, layers: layers)
+            return forwardInt8(x, batch: batch, seq: seq, mask: mask, live: live, scratch: s, layers: layers)
         }
         let m = rows.count
         let all = batch * seq

@@ -21,9 +21,17 @@ extension TransformerBlock {
     /// 3. its rows quantised; attnOut's products added to `x` with bias; LayerNorm 2, quantised; fc1's
     ///    products through bias and activation to fc2's u8 input (the fp32 hidden layer, `[rows, hidden]`
     ///    floats, is never written); fc2's products added to `x` with bias.
-    func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, scratch s: BlockScratch,
+    ///
+    /// With `live`, steps 2 and 3 compute the live rows of each sequence only (its queries; keys and
+    /// values come from every row); the other rows of `x` are left as they were.
+    func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, live: LiveRows? = nil,
+                     scratch s: BlockScratch,
                      layers: (qkv: ReducedWeights, attnOut: ReducedWeights, fc1: ReducedWeights, fc2: ReducedWeights)) {
         let w = width, hidden = self.hidden, all = batch * seq
+        precondition(live.map { $0.seq == seq && $0.count > 0 } ?? true, "forwardInt8: live rows of another sequence length")
+        /// Live rows (`[batch * count]`, sequence after sequence) and the row of `x` each stands for.
+        let kept = batch * (live?.count ?? seq)
+        @inline(__always) func row(_ c: Int) -> Int { live.map { $0.row(c) } ?? c }
         let pool = ScratchPool.shared, buffers = pool.take()
         defer { pool.give(buffers) }
         // The inputs of qkv, attnOut and fc1 (u8 `[all, w]`; a piece rewrites its own rows only) and fc2's
@@ -37,31 +45,32 @@ extension TransformerBlock {
         let qBytes = ((w * all + 63) & ~63) + ((all * 8 + 63) & ~63)
         let base = buffers.reserve(qBytes + ((hidden * all + 63) & ~63) + all * 8)
         let q = rows(at: 0, k: w), h = rows(at: qBytes, k: hidden)
-        let qkvPieces = layers.qkv.pieces(m: all), attnOutPieces = layers.attnOut.pieces(m: all)
-        let fc1Pieces = layers.fc1.pieces(m: all), fc2Pieces = layers.fc2.pieces(m: all)
+        let qkvPieces = layers.qkv.pieces(m: all)
+        let attnOutPieces = layers.attnOut.pieces(m: kept)
+        let fc1Pieces = layers.fc1.pieces(m: kept), fc2Pieces = layers.fc2.pieces(m: kept)
         let scratchBytes = [qkvPieces, attnOutPieces, fc1Pieces, fc2Pieces].map(\.scratchBytes).max() ?? 0
 
-        /// Rows `rows` of `q` = those of `x` through `norm`, quantised.
-        func normalisedAndQuantised(_ norm: LayerNorm, _ rows: Range<Int>) {
+        /// Rows `rows` of `q` = those of `x` (the live ones with `kept`) through `norm`, quantised.
+        func normalisedAndQuantised(_ norm: LayerNorm, _ rows: Range<Int>, kept: Bool) {
             norm.gamma.withUnsafeBufferPointer { g in
                 norm.beta.withUnsafeBufferPointer { b in
-                    Self.withRow(w) { row in
+                    Self.withRow(w) { normed in
                         for r in rows {
-                            Elementwise.layerNorm(x + r * w, ldx: w, rows: 1, n: w, gamma: g.baseAddress!, beta: b.baseAddress!,
-                                                  eps: norm.eps, out: row, ldo: w)
-                            q.store(row, row: r)
+                            Elementwise.layerNorm(x + (kept ? row(r) : r) * w, ldx: w, rows: 1, n: w, gamma: g.baseAddress!,
+                                                  beta: b.baseAddress!, eps: norm.eps, out: normed, ldo: w)
+                            q.store(normed, row: r)
                         }
                     }
                 }
             }
         }
-        /// `x[r] += dequantised products + bias` for `rows` of `input` through `layer` (attnOut, fc2).
+        /// `x[row(c)] += dequantised products + bias` for live rows `rows` of `input` through `layer` (attnOut, fc2).
         func residual(_ layer: ReducedWeights, _ linear: Linear, _ pieces: ReducedWeights.Pieces, _ rows: Range<Int>,
                       input: QuantizedRows, scratch: UnsafeMutableRawPointer) {
             let acc = layer.int8Piece(rows, of: pieces, a: input, scratch: scratch)
             linear.bias.withUnsafeBufferPointerOrNil { bias in
                 for r in rows {
-                    layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, bias: bias, into: x + r * w)
+                    layer.dequantize(acc + (r - rows.lowerBound) * w, row: r, of: input, beta: 1, bias: bias, into: x + row(r) * w)
                 }
             }
         }
@@ -73,8 +82,9 @@ extension TransformerBlock {
             ? UnsafeMutableRawPointer(s.wide) : nil
         // Or, with int8 attention products, q, k and v quantised per (token, head) in `wide`.
         let packed8: OneDNNAttention.PackedQKV8? = attentionInInt8 && !bf16
-            && OneDNNAttention.int8Products(seq: seq, headDim: headDim) != nil
-            ? OneDNNAttention.PackedQKV8(UnsafeMutableRawPointer(s.wide), batch: batch, seq: seq, heads: heads, headDim: headDim) : nil
+            && OneDNNAttention.int8Products(seq: seq, m: live?.count ?? seq, headDim: headDim) != nil
+            ? OneDNNAttention.PackedQKV8(UnsafeMutableRawPointer(s.wide), batch: batch, seq: seq, heads: heads, headDim: headDim,
+                                         live: live) : nil
         precondition(packed8 == nil
                      || OneDNNAttention.PackedQKV8.bytes(batch: batch, seq: seq, heads: heads, headDim: headDim) <= all * max(3 * w, hidden) * 4,
                      "int8 attention: q, k, v do not fit the block's scratch")
@@ -82,7 +92,7 @@ extension TransformerBlock {
         ReducedWeights.forEachPiece(m: all) { rows in
             let scratch = pool.take()
             defer { pool.give(scratch) }
-            normalisedAndQuantised(norm1, rows)
+            normalisedAndQuantised(norm1, rows, kept: false)
             let acc = layers.qkv.int8Piece(rows, of: qkvPieces, a: q, scratch: scratch.reserve(scratchBytes))
             qkv.bias.withUnsafeBufferPointerOrNil { bias in
                 if let packed8 {
@@ -126,7 +136,7 @@ extension TransformerBlock {
                 }
             }
         }
-        // 2. The attention into `normed`.
+        // 2. The attention into `normed`: with int8 products, of the live rows only (`[kept, w]`).
         if let packed8 {
             let done = OneDNNAttention.runBatchInt8(packed8, scale: scale, mask: mask, out: s.normed)
             precondition(done, "oneDNN: the attention's int8 products, available a moment ago, failed")
@@ -137,15 +147,15 @@ extension TransformerBlock {
         } else {
             attention(s.wide, batch: batch, seq: seq, mask: mask, scratch: s, into: s.normed)
         }
-        // 3. x += attnOut(attention); x += fc2(act(fc1(ln2(x)))), a piece of rows at a time.
-        let activation = self.activation
-        ReducedWeights.forEachPiece(m: all) { rows in
+        // 3. x += attnOut(attention); x += fc2(act(fc1(ln2(x)))), a piece of live rows at a time.
+        let activation = self.activation, attentionKept = packed8 != nil
+        ReducedWeights.forEachPiece(m: kept) { rows in
             let scratch = pool.take()
             defer { pool.give(scratch) }
             let work = scratch.reserve(scratchBytes)
-            for r in rows { q.store(s.normed + r * w, row: r) }
+            for r in rows { q.store(s.normed + (attentionKept ? r : row(r)) * w, row: r) }
             residual(layers.attnOut, attnOut, attnOutPieces, rows, input: q, scratch: work)
-            normalisedAndQuantised(norm2, rows)
+            normalisedAndQuantised(norm2, rows, kept: true)
             let acc = layers.fc1.int8Piece(rows, of: fc1Pieces, a: q, scratch: work)
             fc1.bias.withUnsafeBufferPointerOrNil { bias in
                 Self.withRow(hidden) { row in

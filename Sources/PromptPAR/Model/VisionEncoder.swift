@@ -24,6 +24,8 @@ public struct VisionEncoder: Sendable {
         case layer(Linear)
     }
     let mask: AttentionMask
+    /// The rows a block followed by a prompted layer computes (`LiveRows.beforePrompts`).
+    let beforePrompts: LiveRows?
 
     init(config: ModelConfig, patchEmbed: Linear, classEmbedding: [Float], positionalEmbedding: [Float],
          partEmbedding: [Float], lnPre: LayerNorm, blocks: [TransformerBlock], prompts: [Float], projection: Projection) {
@@ -39,6 +41,7 @@ public struct VisionEncoder: Sendable {
         mask = config.visualMask && config.regions > 0
             ? .visual(prompts: config.prompts, regions: config.regions, grid: config.grid, overlapRows: config.overlapRows)
             : .full(rows: config.tokens, columns: config.tokens)
+        beforePrompts = LiveRows.beforePrompts(config)
     }
 
     /// Buffers of one forward pass for up to `batch` images.
@@ -108,10 +111,12 @@ public struct VisionEncoder: Sendable {
             lnPre.apply(seq + (1 + c.regions) * w, rows: patches, into: x + c.firstPatch * w)
         }
 
-        // 3. The blocks; before each of the first V, the prompt groups of that layer take their places.
+        // 3. The blocks; before each of the first V, the prompt groups of that layer take their places
+        // (so a block before such a layer need not compute the prompt rows: `LiveRows`).
         for (layer, block) in blocks.enumerated() {
             if layer < c.promptDepth { insertPrompts(layer: layer, into: bu.x, batch: batch) }
-            block.forward(bu.x, batch: batch, seq: t, mask: mask, scratch: bu.scratch)
+            block.forward(bu.x, batch: batch, seq: t, mask: mask, live: layer + 1 < c.promptDepth ? beforePrompts : nil,
+                          scratch: bu.scratch)
         }
 
         // 4. No ln_post: every token times proj.

@@ -11,11 +11,15 @@ import Foundation
 extension OneDNNAttention {
     /// q, k and v of `batch` sequences quantised per (token, head): values `[batch, 3, heads, seq, d]`
     /// (u8 q, s8 k and v; `packedIndex`), scales and zero points (q) or sums (k, v) `[batch, 3, heads, seq]`.
+    /// With `live`, q holds the live tokens only, in the first `live.count` token places.
     struct PackedQKV8 {
         let values: UnsafeMutableRawPointer
         let scales: UnsafeMutablePointer<Float>
         let zeros: UnsafeMutablePointer<Int32>
         let batch: Int, seq: Int, heads: Int, headDim: Int
+        let live: LiveRows?
+        /// Query tokens per sequence.
+        var queries: Int { live?.count ?? seq }
 
         /// Bytes needed (`values` first, then `scales`, then `zeros`, each 64-byte aligned).
         static func bytes(batch: Int, seq: Int, heads: Int, headDim: Int) -> Int {
@@ -24,12 +28,12 @@ extension OneDNNAttention {
         }
 
         /// Carves the buffers out of `base` (at least `bytes` long).
-        init(_ base: UnsafeMutableRawPointer, batch: Int, seq: Int, heads: Int, headDim: Int) {
+        init(_ base: UnsafeMutableRawPointer, batch: Int, seq: Int, heads: Int, headDim: Int, live: LiveRows? = nil) {
             let values = (batch * 3 * heads * seq * headDim + 63) & ~63, meta = (batch * 3 * heads * seq * 4 + 63) & ~63
             self.values = base
             scales = (base + values).bindMemory(to: Float.self, capacity: batch * 3 * heads * seq)
             zeros = (base + values + meta).bindMemory(to: Int32.self, capacity: batch * 3 * heads * seq)
-            self.batch = batch; self.seq = seq; self.heads = heads; self.headDim = headDim
+            self.batch = batch; self.seq = seq; self.heads = heads; self.headDim = headDim; self.live = live
         }
 
         /// The index of `(batch b, part, head h)`'s first token in `scales` and `zeros`.
@@ -42,8 +46,13 @@ extension OneDNNAttention {
             let b = r / seq, j = r % seq, d = headDim, w = heads * d
             let first = packedIndex(batch: b, part: 0, head: 0, token: j, seq: seq, heads: heads, headDim: d)
             let at = meta(batch: b, part: 0, head: 0) + j
-            ReducedRows.quantizeSlices(row, slices: heads, length: d, into: values.assumingMemoryBound(to: UInt8.self) + first,
-                                       stride: seq * d, scales: scales + at, zeros: zeros + at, metaStride: seq)
+            let query = live.map { Int($0.index[j]) } ?? j
+            if query >= 0 {
+                let q = packedIndex(batch: b, part: 0, head: 0, token: query, seq: seq, heads: heads, headDim: d)
+                let qAt = meta(batch: b, part: 0, head: 0) + query
+                ReducedRows.quantizeSlices(row, slices: heads, length: d, into: values.assumingMemoryBound(to: UInt8.self) + q,
+                                           stride: seq * d, scales: scales + qAt, zeros: zeros + qAt, metaStride: seq)
+            }
             // k and v: one run of 2 x heads slices, in the row and in the packed layout alike.
             ReducedRows.quantizeSlicesSymmetric(row + w, slices: 2 * heads, length: d, qmax: qmax,
                                                 into: values.assumingMemoryBound(to: Int8.self) + first + heads * seq * d,
@@ -52,9 +61,10 @@ extension OneDNNAttention {
         }
     }
 
-    /// The one-thread int8 products of `runBatchInt8` for this shape, or nil if oneDNN has none here.
-    static func int8Products(seq: Int, headDim d: Int) -> Products? {
-        products(Key(seq: seq, m: seq, width: d, heads: 1, headDim: d, scale: 1, bf16: false, single: true, int8: true))
+    /// The one-thread int8 products of `runBatchInt8` for `m` queries of a `seq`-token sequence, or nil
+    /// if oneDNN has none here.
+    static func int8Products(seq: Int, m: Int, headDim d: Int) -> Products? {
+        products(Key(seq: seq, m: m, width: d, heads: 1, headDim: d, scale: 1, bf16: false, single: true, int8: true))
     }
 
     /// Byte offsets of one thread's buffers in `runBatchInt8`, each 64-byte aligned.
@@ -72,13 +82,15 @@ extension OneDNNAttention {
     }
 
     /// `runBatch` for the `packed.batch` whole sequences of `packed` with int8 products, into `out`
-    /// `[batch * seq, width]`; each (sequence, head) on whichever of oneDNN's threads is free.
+    /// `[batch * queries, width]` (the live rows only where `packed.live` says); each (sequence, head)
+    /// on whichever of oneDNN's threads is free.
     /// Returns false (nothing written) if oneDNN has no such products.
     static func runBatchInt8(_ packed: PackedQKV8, scale: Float, mask: AttentionMask, out: UnsafeMutablePointer<Float>) -> Bool {
-        let (batch, seq, heads, d) = (packed.batch, packed.seq, packed.heads, packed.headDim)
-        guard batch > 0, seq > 0, OneDNN.engine != nil, let p = int8Products(seq: seq, headDim: d) else { return false }
+        let (batch, seq, heads, d, m) = (packed.batch, packed.seq, packed.heads, packed.headDim, packed.queries)
+        guard batch > 0, seq > 0, OneDNN.engine != nil, let p = int8Products(seq: seq, m: m, headDim: d) else { return false }
         let at = Int8Unit(seq: seq, headDim: d, padBytes: p.padBytes), width = heads * d
         let calling = pthread_self()
+        let positions = packed.live?.positions
         TeamParallel.rows(batch * heads, chunk: 1) { units in mask.pairs.withUnsafeBufferPointer { visible in
             let pool = ScratchPool.shared, scratch = pool.take()
             defer { pool.give(scratch) }
@@ -101,18 +113,19 @@ extension OneDNNAttention {
                 let v = packed.meta(batch: b, part: 2, head: h)
                 for j in 0..<seq { kScales[j] = packed.scales[k + j] * scale }
                 product.run(p.scores, p.scoresPad, (p.q, values(0)), (p.kT, values(1)), (p.s, UnsafeMutableRawPointer(scores)))
-                for i in 0..<seq {
-                    ReducedRows.dequantize(scores + i * seq, n: seq, rowScale: packed.scales[q + i], rowZero: packed.zeros[q + i],
-                                           columnScales: kScales, columnSums: packed.zeros + k, beta: 0, into: row)
-                    let total = ReducedRows.exponentials(row, columns: seq, visible: visible[2 * i], visible[2 * i + 1])
-                    // P v = Σ_j (e_j / total) v_j with v_j = scale_j · s8_j: fold each token's scale into e_j.
-                    ReducedRows.multiply(row, by: packed.scales + v, count: seq)
-                    let (step, _) = ReducedRows.quantize(row, count: seq, into: probs + i * seq)
+                for i in 0..<m {
+                    let token = positions?[i] ?? i
+                    // P v = Σ_j (e_j / total) v_j with v_j = scale_j · s8_j: each token's scale folded into e_j.
+                    let (step, total) = ReducedRows.probabilities(scores + i * seq, columns: seq, rowScale: packed.scales[q + i],
+                                                                  rowZero: packed.zeros[q + i], columnScales: kScales,
+                                                                  columnSums: packed.zeros + k, visible: visible[2 * token],
+                                                                  visible[2 * token + 1], valueScales: packed.scales + v,
+                                                                  row: row, into: probs + i * seq)
                     pScales[i] = step / total
                 }
                 product.run(p.mix, p.mixPad, (p.sIn, UnsafeMutableRawPointer(probs)), (p.v, values(2)), (p.out, UnsafeMutableRawPointer(dense)))
-                let o = out + b * seq * width + h * d
-                for i in 0..<seq {
+                let o = out + b * m * width + h * d
+                for i in 0..<m {
                     ReducedRows.dequantize(dense + i * d, n: d, rowScale: pScales[i], rowZero: 0, columnScales: ones,
                                            columnSums: zeros, beta: 0, into: o + i * width)
                 }

@@ -135,6 +135,21 @@ enum ReducedRows {
         }
     }
 
+    /// `RowKernels.probabilities`: a row of the int8 attention's scores to u8 probabilities (the step
+    /// of their values, the exponentials' sum).
+    @inline(__always)
+    static func probabilities(_ acc: UnsafePointer<Int32>, columns: Int, rowScale: Float, rowZero: Int32,
+                              columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
+                              visible first: Range<Int>, _ second: Range<Int>, valueScales: UnsafePointer<Float>,
+                              row: UnsafeMutablePointer<Float>, into u: UnsafeMutablePointer<UInt8>,
+                              avx512: Bool = ReducedRows.avx512) -> (step: Float, total: Float) {
+        avx512
+            ? RowKernelsAVX512.probabilities(acc, columns: columns, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                             columnSums: columnSums, visible: first, second, valueScales: valueScales, row: row, into: u)
+            : RowKernels.probabilities(acc, columns: columns, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
+                                       columnSums: columnSums, visible: first, second, valueScales: valueScales, row: row, into: u)
+    }
+
     /// `RowKernels.multiply`: `x[i] *= y[i]`.
     @inline(__always)
     static func multiply(_ x: UnsafeMutablePointer<Float>, by y: UnsafePointer<Float>, count: Int, avx512: Bool = ReducedRows.avx512) {
