@@ -111,7 +111,7 @@ import Testing
         let count = ReducedWeights.pieceCount(m: batch * seq)
         #expect(count > 2 && (batch * seq) % count != 0, "\(count) pieces")
         var rng = SplitMix(seed: 5)
-        var block = try Self.int8Block(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
+        var block = try Self.randomBlock(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
         block.attentionInBF16 = OneDNNAttention.bf16
         #expect(block.int8Layers != nil)
         let start = (0..<(batch * seq * w)).map { _ in rng.float(in: -2...2) }
@@ -132,14 +132,12 @@ import Testing
     @Test(arguments: [(Activation.quickGELU, true), (.quickGELU, false), (.gelu, true)])
     func fusedInt8BlockOfLiveRowsMatchesEveryRow(_ activation: Activation, _ int8Attention: Bool) throws {
         let w = 64, heads = 4, hidden = 256, batch = 3
-        let config = ModelConfig(visionWidth: w, visionLayers: 2, patchSize: 14, imageSize: 70, embedWidth: 32,
-                                 prompts: 10, regions: 4, promptDepth: 2, textWidth: 0, textLayers: 0,
-                                 fusionWidth: 0, fusionLayers: 0, attributes: 1, visualMask: true, overlapRows: 2)
+        let config = LiveRowsBlockTests.prompted(width: w)
         let seq = config.tokens
         let live = try #require(LiveRows.beforePrompts(config))
         OneDNN.setThreads(2)
         var rng = SplitMix(seed: 9)
-        var block = try Self.int8Block(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
+        var block = try Self.randomBlock(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
         block.attentionInBF16 = int8Attention ? false : OneDNNAttention.bf16
         block.attentionInInt8 = int8Attention && OneDNN.hasAVX2
         let start = (0..<(batch * seq * w)).map { _ in rng.float(in: -2...2) }
@@ -168,12 +166,14 @@ import Testing
         #expect(Self.maxDiff(some, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
     }
 
-    /// A block of random int8 layers (`width`, `hidden`) whose attention runs on oneDNN.
-    static func int8Block(width w: Int, heads: Int, hidden: Int, activation: Activation, rng: inout SplitMix) throws -> TransformerBlock {
+    /// A block of random layers (`width`, `hidden`; int8, or `kind`: nil for fp32) whose attention runs
+    /// on oneDNN.
+    static func randomBlock(width w: Int, heads: Int, hidden: Int, activation: Activation, kind: ReducedKind? = .int8,
+                          rng: inout SplitMix) throws -> TransformerBlock {
         func values(_ count: Int, _ range: ClosedRange<Float>) -> [Float] { (0..<count).map { _ in rng.float(in: range) } }
         func linear(_ i: Int, _ o: Int) throws -> Linear {
-            try Linear(weight: values(i * o, -0.2...0.2), bias: values(o, -0.1...0.1), inFeatures: i, outFeatures: o)
-                .reduced(to: .int8, name: "test")
+            let l = Linear(weight: values(i * o, -0.2...0.2), bias: values(o, -0.1...0.1), inFeatures: i, outFeatures: o)
+            return try kind.map { try l.reduced(to: $0, name: "test") } ?? l
         }
         func norm() -> LayerNorm { LayerNorm(gamma: values(w, 0.5...1.5), beta: values(w, -0.2...0.2), eps: 1e-5) }
         var block = TransformerBlock(norm1: norm(), qkv: try linear(w, 3 * w), attnOut: try linear(w, w), norm2: norm(),

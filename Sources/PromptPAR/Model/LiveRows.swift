@@ -30,6 +30,18 @@ struct LiveRows: Sendable, Equatable {
     @inline(__always)
     func row(_ c: Int) -> Int { (c / count) * seq + positions[c % count] }
 
+    /// Moves the live rows of `batch` sequences of `x` (`[batch * seq, width]`) to its first
+    /// `batch * count` rows, in order (row `row(c)` to row `c`; a row never lands on one still to move).
+    func gather(_ x: UnsafeMutablePointer<Float>, width: Int, batch: Int) {
+        for c in 0..<(batch * count) where row(c) != c { (x + c * width).update(from: x + row(c) * width, count: width) }
+    }
+
+    /// The inverse of `gather`: row `c` back to row `row(c)`, the last first; the dead rows are left
+    /// holding stale values (the next layer's prompts overwrite them).
+    func scatter(_ x: UnsafeMutablePointer<Float>, width: Int, batch: Int) {
+        for c in (0..<(batch * count)).reversed() where row(c) != c { (x + row(c) * width).update(from: x + c * width, count: width) }
+    }
+
     /// The rows a vision block followed by a prompted layer must compute: all but the prompt groups'
     /// positions (`ModelConfig.promptGroupPosition`); nil where there are no prompts.
     static func beforePrompts(_ c: ModelConfig) -> LiveRows? {

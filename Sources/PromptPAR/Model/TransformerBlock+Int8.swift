@@ -22,8 +22,8 @@ extension TransformerBlock {
     ///    products through bias and activation to fc2's u8 input (the fp32 hidden layer, `[rows, hidden]`
     ///    floats, is never written); fc2's products added to `x` with bias.
     ///
-    /// With `live`, steps 2 and 3 compute the live rows of each sequence only (its queries; keys and
-    /// values come from every row); the other rows of `x` are left as they were.
+    /// With `live`, steps 2 and 3 compute the live rows of each sequence only (their queries; keys and
+    /// values come from every row); the other rows of `x` are left as they were (here).
     func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, live: LiveRows? = nil,
                      scratch s: BlockScratch,
                      layers: (qkv: ReducedWeights, attnOut: ReducedWeights, fc1: ReducedWeights, fc2: ReducedWeights)) {
