@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Arithmetic of the vision transformer's Linear layers: fp32, bf16, int8 or auto.")
     var precision: ModelSpec.Precision = .fp32
 
-    @Option(name: .customLong("fp32-layers"), help: "With bf16 or int8: vision layers kept fp32 (as for classify).")
+    @Option(name: .customLong("fp32-layers"), help: "With bf16 or int8: layers kept fp32 (as for classify).")
     var fp32Layers: String?
 
     func validate() throws {

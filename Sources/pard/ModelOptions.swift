@@ -20,7 +20,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Arithmetic of the vision transformer's Linear layers: fp32 (OpenBLAS), bf16 or int8 (oneDNN), or auto (the fastest this CPU supports).")
     var precision: ModelSpec.Precision = .fp32
 
-    @Option(name: .customLong("fp32-layers"), help: "With bf16 or int8: vision layers kept fp32, comma-separated: a layer in every block (qkv, out_proj, c_fc, c_proj; fc1, fc2), a block (an index, first, last) or BLOCK.LAYER (README: Precision).")
+    @Option(name: .customLong("fp32-layers"), help: "With bf16 or int8: vision layers kept fp32, comma-separated: a layer in every block (qkv, out_proj, c_fc, c_proj; fc1, fc2), a block (an index, first, last), BLOCK.LAYER, or patch_embed, proj, fusion (int8 elsewhere in an int8 model) (README: Precision).")
     var fp32Layers: String?
 
     func validate() throws {

@@ -17,9 +17,12 @@ struct FullPrecisionLayersTests {
         #expect(!all.keeps(.outProj, block: 23, of: 24))
         #expect(try FullPrecisionLayers(parsing: "").items.isEmpty)
         #expect(try FullPrecisionLayers(parsing: "23.fc2").keeps(.cProj, block: 23, of: 24))
+        let outer = try FullPrecisionLayers(parsing: "fusion, c_proj,patch_embed")
+        #expect(outer.description == "c_proj,fusion,patch_embed" && outer.keeps(.fusion) && outer.keeps(.patchEmbed) && !outer.keeps(.proj))
+        #expect(!outer.isEmpty && FullPrecisionLayers.none.isEmpty && !all.keeps(.fusion))
     }
 
-    @Test(arguments: ["fc3", "first.", ".qkv", "1.2.qkv", "-1", "middle", "c_proj.3", "99999999999999999999"])
+    @Test(arguments: ["fc3", "first.", ".qkv", "1.2.qkv", "-1", "middle", "c_proj.3", "99999999999999999999", "3.fusion", "proj.qkv"])
     func badItemsAreNamed(_ text: String) {
         #expect {
             try FullPrecisionLayers(parsing: "c_proj,\(text)")
@@ -54,6 +57,21 @@ struct FullPrecisionLayersTests {
         #expect(map[0] == [false, false, false, false])
         for row in map.dropFirst() { #expect(row == [true, true, true, false]) }
         #expect(model.arithmetic(requested: .int8).contains("fp32 layers c_proj,first"))
+        // The layers around the blocks are int8 in an int8 model with 8-bit weights unless kept.
+        guard Int8Quant.weightQMax == 127 else { return }
+        #expect(model.vision.patchEmbed.reduced?.kind == .int8 && model.fusion.visualEmbed.reduced?.kind == .int8)
+        let around = try PromptPARModel(source: g.source(), tokens: g.tokenIDs(), precision: .int8,
+                                        fullPrecision: try FullPrecisionLayers(parsing: "patch_embed,proj,fusion"))
+        #expect(around.vision.patchEmbed.reduced?.kind != .int8 && around.fusion.visualEmbed.reduced?.kind != .int8)
+        func fusionKinds(_ m: PromptPARModel) -> [ReducedKind?] {
+            guard case .transformer(let blocks) = m.fusion.mixer else { return [] }
+            return blocks.flatMap { b in [b.qkv, b.attnOut, b.fc1, b.fc2].map { $0.reduced?.kind } }
+        }
+        #expect(!fusionKinds(model).isEmpty && fusionKinds(model).allSatisfy { $0 == .int8 })
+        #expect(fusionKinds(around).allSatisfy { $0 != .int8 })
+        if case .layer(let proj) = around.vision.projection { #expect(proj.reduced?.kind == .f32) }
+        if case .layer(let proj) = model.vision.projection { #expect(proj.reduced?.kind == .int8) } else { Issue.record("visual.proj is not int8") }
+        #expect(Self.reducedMap(around).allSatisfy { $0 == [true, true, true, true] })
     }
 
     /// Every layer kept: the int8 model is the fp32 model (same products, same logits).
@@ -66,7 +84,7 @@ struct FullPrecisionLayersTests {
         let inputs = try g.npy("inputs.npy").values
         let fp32 = try PromptPARModel(source: g.source(), tokens: g.tokenIDs())
         let kept = try PromptPARModel(source: g.source(), tokens: g.tokenIDs(), precision: .int8,
-                                      fullPrecision: try FullPrecisionLayers(parsing: "qkv,out_proj,c_fc,c_proj"))
+                                      fullPrecision: try FullPrecisionLayers(parsing: "qkv,out_proj,c_fc,c_proj,patch_embed,proj,fusion"))
         #expect(Self.reducedMap(kept).allSatisfy { $0 == [false, false, false, false] })
         var a: [Float] = [], compared = false, counts: [[Int]] = []
         for _ in 0..<5 where !compared {

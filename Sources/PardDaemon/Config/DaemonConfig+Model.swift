@@ -24,9 +24,10 @@ extension DaemonConfig {
         /// `bf16` or `int8` (oneDNN), or `auto` (the fastest this CPU supports; README: Precision).
         /// Default `fp32`: the official model's outputs to 1e-6.
         public var precision: Precision = .fp32
-        /// `fp32_layers`: with `bf16` or `int8`, vision layers kept fp32: a list (or one comma-separated
+        /// `fp32_layers`: with `bf16` or `int8`, layers kept fp32: a list (or one comma-separated
         /// string) of layers in every block (`qkv`, `out_proj`, `c_fc`, `c_proj`; `fc1`, `fc2`), blocks
-        /// (an index, `first`, `last`) or `BLOCK.LAYER`. Default: none.
+        /// (an index, `first`, `last`), `BLOCK.LAYER`, or the layers around the blocks that an int8
+        /// model runs in int8 too (`patch_embed`, `proj`, `fusion`). Default: none.
         public var fp32Layers: FullPrecisionLayers = .none
         /// `threshold`: probability at or over which an attribute is a label, 0...1. Default 0.5.
         public var threshold: Float = 0.5
@@ -43,7 +44,7 @@ extension DaemonConfig {
         /// The arithmetic asked for, as part of the model's identity between edges and workers:
         /// `int8`, or `int8 fp32:c_proj,last` with `fp32_layers`.
         public var arithmetic: String {
-            fp32Layers.items.isEmpty ? precision.rawValue : "\(precision.rawValue) fp32:\(fp32Layers)"
+            fp32Layers.isEmpty ? precision.rawValue : "\(precision.rawValue) fp32:\(fp32Layers)"
         }
 
         /// The model to load (`pard run`, `pard worker`).

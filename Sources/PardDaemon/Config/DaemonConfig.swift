@@ -43,7 +43,7 @@ public struct DaemonConfig: Hashable, Sendable, CustomStringConvertible {
     public var summary: String {
         let threads = model.threads == 1 ? "1 thread" : "\(model.threads) threads"
         return "model \(model.checkpoint) (\(model.attributes ?? "attributes from the model"), \(model.precision.rawValue)"
-            + "\(model.fp32Layers.items.isEmpty ? "" : " (fp32 layers \(model.fp32Layers))"), batch \(model.batchSize) within \(DurationText.format(seconds: model.batchWait)), threshold \(DurationText.format(number: Double(model.threshold))), \(threads)); "
+            + "\(model.fp32Layers.isEmpty ? "" : " (fp32 layers \(model.fp32Layers))"), batch \(model.batchSize) within \(DurationText.format(seconds: model.batchWait)), threshold \(DurationText.format(number: Double(model.threshold))), \(threads)); "
             + "events \(output.events)\(output.mqtt.map { "; mqtt \($0.broker) (\($0.clientID), spool \($0.spoolDirectory))" } ?? ""); metrics \(metrics.listen.map(\.description) ?? "off"); "
             + "queue \(queue.maxCrops) crops, shedding \(queue.shedPolicy.rawValue); shutdown timeout \(DurationText.format(seconds: shutdownTimeout))"
             + inferenceSummary

@@ -8,7 +8,9 @@ import Foundation
 /// Written as a comma-separated list of items:
 /// - a layer, in every block: `qkv` (alias `in_proj`), `out_proj`, `c_fc` (alias `fc1`), `c_proj` (alias `fc2`);
 /// - a block, all four of its layers: its index (`0` ... `23` for ViT-L/14), `first` or `last`;
-/// - one layer of one block: `BLOCK.LAYER`, e.g. `23.c_proj`, `last.fc2`.
+/// - one layer of one block: `BLOCK.LAYER`, e.g. `23.c_proj`, `last.fc2`;
+/// - the layers around the blocks, which an int8 model runs in int8 too: `patch_embed` (`visual.conv1`),
+///   `proj` (`visual.proj`), `fusion` (the fusion's Linear layers: `visual_embed` and its blocks').
 ///
 /// Blocks are checked against the model at load: an index past the last block is an error naming it.
 /// A block kept whole also keeps its attention products in fp32 (OpenBLAS), so it is exact.
@@ -26,6 +28,11 @@ public struct FullPrecisionLayers: Sendable, Hashable, CustomStringConvertible {
             default: self.init(rawValue: name)
             }
         }
+    }
+
+    /// A Linear layer outside the vision blocks (in int8 in an int8 model, else fp32).
+    public enum Outer: String, Sendable, CaseIterable {
+        case patchEmbed = "patch_embed", proj, fusion
     }
 
     /// A block of the vision transformer.
@@ -67,19 +74,25 @@ public struct FullPrecisionLayers: Sendable, Hashable, CustomStringConvertible {
     }
 
     public let items: [Item]
+    /// The layers outside the blocks kept in fp32.
+    public let outer: [Outer]
 
     /// No layer kept: every Linear layer of the vision transformer in the reduced precision.
     public static let none = FullPrecisionLayers(items: [])
 
-    public init(items: [Item]) { self.items = items }
+    public init(items: [Item], outer: [Outer] = []) { self.items = items; self.outer = outer }
 
     /// Parses the list (see the type's comment); empty items and spaces are ignored.
     /// - Throws: `ModelError.unreadable` naming the item that is neither a block nor a layer.
     public init(parsing text: String) throws(ModelError) {
-        var items: [Item] = []
+        var items: [Item] = [], outer: [Outer] = []
         for raw in text.split(separator: ",") {
             let word = raw.trimmingCharacters(in: .whitespaces)
             if word.isEmpty { continue }
+            if let part = Outer(rawValue: word) {
+                outer.append(part)
+                continue
+            }
             let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             let item: Item?
             switch parts.count {
@@ -94,11 +107,12 @@ public struct FullPrecisionLayers: Sendable, Hashable, CustomStringConvertible {
             }
             guard let item else {
                 throw .unreadable("fp32 layers: \"\(String(word.prefix(64)))\" is not a layer (qkv, out_proj, c_fc, c_proj, fc1, fc2), "
-                                  + "a block (an index, first, last) or BLOCK.LAYER")
+                                  + "a block (an index, first, last), BLOCK.LAYER, patch_embed, proj or fusion")
             }
             items.append(item)
         }
         self.items = items
+        self.outer = outer
     }
 
     /// Checks every named block exists among `blocks`.
@@ -118,15 +132,21 @@ public struct FullPrecisionLayers: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The list as it would be written (`c_proj,first,23.qkv`); empty for `none`.
+    /// Nothing kept.
+    public var isEmpty: Bool { items.isEmpty && outer.isEmpty }
+
+    /// Whether `part` stays fp32.
+    func keeps(_ part: Outer) -> Bool { outer.contains(part) }
+
+    /// The list as it would be written (`c_proj,first,23.qkv,fusion`); empty for `none`.
     public var description: String {
-        items.map { item in
+        (items.map { item in
             switch (item.block, item.layer) {
             case (nil, let layer?): layer.rawValue
             case (let block?, nil): block.name
             case (let block?, let layer?): "\(block.name).\(layer.rawValue)"
             case (nil, nil): "all"
             }
-        }.joined(separator: ",")
+        } + outer.map(\.rawValue)).joined(separator: ",")
     }
 }

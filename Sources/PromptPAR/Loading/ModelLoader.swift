@@ -6,11 +6,11 @@ struct ModelLoader {
     let source: any TensorSource
     /// The arithmetic of the vision transformer's Linear layers (qkv, out_proj, c_fc, c_proj); nil:
     /// fp32 on OpenBLAS (`.f32`: fp32 on oneDNN). The patch embedding, the visual projection and the
-    /// fusion's Linear layers stay fp32: on oneDNN where its fp32 matmul is brgemm (`offloaded`), else
-    /// OpenBLAS; the text encoder (run once at load) and the heads on OpenBLAS.
+    /// fusion's Linear layers are int8 in an int8 model and fp32 otherwise (`outer`); the text encoder
+    /// (run once at load) and the heads fp32 on OpenBLAS.
     var reduced: ReducedKind? = nil
-    /// Vision Linear layers that stay fp32 (as the fp32 model's: `.f32` where `OneDNN.fp32OnOneDNN`)
-    /// even when `reduced` is set.
+    /// Linear layers that stay fp32 (as the fp32 model's: `.f32` where `OneDNN.fp32OnOneDNN`) even when
+    /// `reduced` is set: vision blocks' and those around them.
     var fullPrecision: FullPrecisionLayers = .none
 
     /// `layer` converted to `reduced`, if set (each layer right after it is read, so that the fp32
@@ -26,15 +26,26 @@ struct ModelLoader {
         return try layer.reduced(to: reduced, name: "\(source.path): \(name)")
     }
 
-    /// Whether `offloaded` moves the layers that stay fp32 to oneDNN.
+    /// Whether `outer` moves the layers that stay fp32 to oneDNN.
     var offloads: Bool { reduced != nil && OneDNN.fp32OnOneDNN }
 
-    /// `layer` (one that stays fp32: the patch embedding, the visual projection, the fusion's) on
-    /// oneDNN's fp32 brgemm kernels, weights reordered once and held once, wherever the vision blocks run
-    /// on oneDNN (`reduced` set) and oneDNN has those kernels (`OneDNN.fp32OnOneDNN`); else as it is
-    /// (OpenBLAS). Measured on an AMD EPYC Zen 4 (OpenBLAS `Haswell`, as that machine's environment
-    /// forces): the fusion took 44 ms of a 606 ms int8 batch of 4, about 9.7 GFLOP with these layers.
-    func offloaded(_ layer: Linear, _ name: String) throws(ModelError) -> Linear {
+    /// Whether `part` (a layer around the vision blocks) runs in int8: in an int8 model with 8-bit
+    /// weights (VNNI or AMX; 7-bit weights doubled the fixtures' int8 error with these layers in int8,
+    /// 4.1e-3 -> 9.8e-3 on `promptpar-small`) unless `fullPrecision` keeps it.
+    func int8(_ part: FullPrecisionLayers.Outer) -> Bool {
+        reduced == .int8 && Int8Quant.weightQMax == 127 && !fullPrecision.keeps(part)
+    }
+
+    /// `layer`, one of `part` (the patch embedding, the visual projection, the fusion's): int8 where
+    /// `int8(part)`; else fp32 on oneDNN's brgemm kernels, weights reordered once and held once,
+    /// wherever the vision blocks run on oneDNN (`reduced` set) and oneDNN has those kernels
+    /// (`OneDNN.fp32OnOneDNN`); else as it is (OpenBLAS). Measured on an AMD EPYC Zen 4: in fp32 on
+    /// OpenBLAS `Haswell` (as that machine's environment forces) the fusion took 44 ms of a 606 ms int8
+    /// batch of 4, on oneDNN about 17 ms of 500 with the patch embedding and the projection; in int8
+    /// the batch is about 3 % faster (alternated: 8.46, 8.48, 8.49, 8.47 -> 8.72, 8.74, 8.75, 8.77
+    /// crops/s) and the full-size synthetic model's probabilities move 7e-3 from fp32 instead of 3e-3.
+    func outer(_ layer: Linear, _ name: String, _ part: FullPrecisionLayers.Outer) throws(ModelError) -> Linear {
+        if int8(part) { return try layer.reduced(to: .int8, name: "\(source.path): \(name)") }
         guard offloads else { return layer }
         return try layer.reduced(to: .f32, name: "\(source.path): \(name)")
     }
@@ -81,23 +92,23 @@ struct ModelLoader {
         let hidden = try source.requireShape("\(prefix).mlp.fc1.weight").first ?? 0
         return TransformerBlock(
             norm1: try layerNorm("\(prefix).norm1", width: w, eps: 1e-6),
-            qkv: try offloaded(try linear("\(prefix).attn.qkv", in: w, out: 3 * w), "\(prefix).attn.qkv"),
-            attnOut: try offloaded(try linear("\(prefix).attn.proj", in: w, out: w), "\(prefix).attn.proj"),
+            qkv: try outer(try linear("\(prefix).attn.qkv", in: w, out: 3 * w), "\(prefix).attn.qkv", .fusion),
+            attnOut: try outer(try linear("\(prefix).attn.proj", in: w, out: w), "\(prefix).attn.proj", .fusion),
             norm2: try layerNorm("\(prefix).norm2", width: w, eps: 1e-6),
-            fc1: try offloaded(try linear("\(prefix).mlp.fc1", in: w, out: hidden), "\(prefix).mlp.fc1"),
-            fc2: try offloaded(try linear("\(prefix).mlp.fc2", in: hidden, out: w), "\(prefix).mlp.fc2"),
+            fc1: try outer(try linear("\(prefix).mlp.fc1", in: w, out: hidden), "\(prefix).mlp.fc1", .fusion),
+            fc2: try outer(try linear("\(prefix).mlp.fc2", in: hidden, out: w), "\(prefix).mlp.fc2", .fusion),
             heads: ModelConfig.fusionHeads, activation: .gelu)
     }
 
     /// `visual.proj` `[W, E]`: as it is for OpenBLAS (`GEMM.ab`, the bits of the fp32 path before), or
-    /// transposed into a Linear layer on oneDNN (`offloaded`).
+    /// transposed into a Linear layer on oneDNN (`outer`).
     func projection(_ c: ModelConfig) throws(ModelError) -> VisionEncoder.Projection {
         let w = c.visionWidth, e = c.embedWidth
         let p = try source.load("visual.proj", [w, e])
-        guard offloads else { return .matrix(p) }
+        guard offloads || int8(.proj) else { return .matrix(p) }
         var t = [Float](repeating: 0, count: w * e)
         for i in 0..<w { for j in 0..<e { t[j * w + i] = p[i * e + j] } }
-        return .layer(try offloaded(Linear(weight: t, bias: nil, inFeatures: w, outFeatures: e), "visual.proj"))
+        return .layer(try outer(Linear(weight: t, bias: nil, inFeatures: w, outFeatures: e), "visual.proj", .proj))
     }
 
     /// Sizes of the vision side and the fusion, from shapes.
@@ -159,9 +170,9 @@ struct ModelLoader {
         }
         return VisionEncoder(
             config: c,
-            patchEmbed: try offloaded(Linear(weight: try source.load("visual.conv1.weight", [w, 3, c.patchSize, c.patchSize]),
-                                             bias: nil, inFeatures: 3 * c.patchSize * c.patchSize, outFeatures: w),
-                                      "visual.conv1.weight"),
+            patchEmbed: try outer(Linear(weight: try source.load("visual.conv1.weight", [w, 3, c.patchSize, c.patchSize]),
+                                         bias: nil, inFeatures: 3 * c.patchSize * c.patchSize, outFeatures: w),
+                                  "visual.conv1.weight", .patchEmbed),
             classEmbedding: try source.load("visual.class_embedding", [w]),
             positionalEmbedding: try source.load("visual.positional_embedding", [c.grid * c.grid + 1, w]),
             partEmbedding: c.regions > 0 ? try source.load("visual.part_class_embedding", [c.regions, w]) : [],
@@ -220,7 +231,7 @@ struct ModelLoader {
                 wordEmbed.apply(tf.baseAddress!, rows: a, into: tr.baseAddress!)
             }
         }
-        return Fusion(visualEmbed: try offloaded(try linear("visual_embed", in: e, out: dm), "visual_embed"), mixer: mixer,
+        return Fusion(visualEmbed: try outer(try linear("visual_embed", in: e, out: dm), "visual_embed", .fusion), mixer: mixer,
                       norm: try layerNorm("norm", width: dm, eps: 1e-6),
                       headWeights: headW, headBiases: headB, bnScale: scale, bnShift: shift,
                       textRows: textRows, attributes: a, width: dm)

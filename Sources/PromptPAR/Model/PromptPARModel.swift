@@ -64,7 +64,7 @@ public final class PromptPARModel: Sendable {
         } else {
             notes.append("oneDNN \(OneDNN.isaName)")
             notes.append("attention \(attention)")
-            if !fullPrecision.items.isEmpty { notes.append("fp32 layers \(fullPrecision)") }
+            if !fullPrecision.isEmpty { notes.append("fp32 layers \(fullPrecision)") }
         }
         return "\(precision.rawValue) (\(notes.joined(separator: "; ")))"
     }

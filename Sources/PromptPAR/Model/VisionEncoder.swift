@@ -20,7 +20,7 @@ public struct VisionEncoder: Sendable {
     enum Projection: Sendable {
         /// `[W, E]`, for `GEMM.ab` (OpenBLAS).
         case matrix([Float])
-        /// Transposed, `[E, W]`, on oneDNN (`ModelLoader.offloaded`).
+        /// Transposed, `[E, W]`, on oneDNN (`ModelLoader.outer`: fp32 or int8).
         case layer(Linear)
     }
     let mask: AttentionMask
