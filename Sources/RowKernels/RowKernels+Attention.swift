@@ -1,5 +1,5 @@
 /// The int8 attention's quantising: per token and head, q to u8 and k and v to symmetric s8 (oneDNN's
-/// "weights" of the two products), and the scaling of the softmax's numerators before they become u8.
+/// "weights" of the two products), and the scores of a row to its u8 probabilities.
 extension RowKernels {
     /// `count` floats to s8, symmetric: `q = round(x / scale)` (to nearest even, by adding 1.5·2^23) in
     /// `-qmax...qmax`, `scale = max|x| / qmax` (1 for a row of zeros); returns the scale and `Σ q`.
@@ -79,12 +79,6 @@ extension RowKernels {
             scales[s &* metaStride] = scale
             sums[s &* metaStride] = sum
         }
-    }
-
-    /// `x[i] *= y[i]` for `count` values.
-    @inlinable @inline(__always)
-    public static func multiply(_ x: UnsafeMutablePointer<Float>, by y: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] *= y[i] }
     }
 }
 

@@ -47,12 +47,6 @@ public enum RowKernelsAVX512 {
         RowKernels.copyRows(from, fromStride: fromStride, into: to, toStride: toStride, rows: rows, length: length)
     }
 
-    /// `RowKernels.exponentials`.
-    public static func exponentials(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>,
-                                    _ second: Range<Int>) -> Float {
-        RowKernels.exponentials(row, columns: columns, visible: first, second)
-    }
-
     /// `RowKernels.probabilities`.
     public static func probabilities(_ acc: UnsafePointer<Int32>, columns: Int, rowScale: Float, rowZero: Int32,
                                      columnScales: UnsafePointer<Float>, columnSums: UnsafePointer<Int32>,
@@ -82,10 +76,5 @@ public enum RowKernelsAVX512 {
                                                sums: UnsafeMutablePointer<Int32>, metaStride: Int) {
         RowKernels.quantizeSlicesSymmetric(x, slices: slices, length: length, qmax: qmax, into: q, stride: stride, scales: scales,
                                            sums: sums, metaStride: metaStride)
-    }
-
-    /// `RowKernels.multiply`.
-    public static func multiply(_ x: UnsafeMutablePointer<Float>, by y: UnsafePointer<Float>, count: Int) {
-        RowKernels.multiply(x, by: y, count: count)
     }
 }

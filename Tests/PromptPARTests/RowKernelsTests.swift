@@ -192,8 +192,8 @@ import Testing
             let (step, total) = stepRow.withUnsafeMutableBufferPointer { r -> (Float, Float) in
                 ReducedRows.dequantize(acc, n: columns, rowScale: 0.7, rowZero: 3, columnScales: kScales, columnSums: sums, beta: 0,
                                        into: r.baseAddress!, avx512: false)
-                let total = ReducedRows.exponentials(r.baseAddress!, columns: columns, visible: v.0, v.1, avx512: false)
-                ReducedRows.multiply(r.baseAddress!, by: vScales, count: columns, avx512: false)
+                let total = RowKernels.exponentials(r.baseAddress!, columns: columns, visible: v.0, v.1)
+                for j in 0..<columns { r[j] *= vScales[j] }
                 let (step, zero) = stepBytes.withUnsafeMutableBufferPointer {
                     ReducedRows.quantize(r.baseAddress!, count: columns, into: $0.baseAddress!, avx512: false)
                 }

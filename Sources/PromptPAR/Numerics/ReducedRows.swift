@@ -91,14 +91,6 @@ enum ReducedRows {
         }
     }
 
-    /// `RowKernels.exponentials`: a row's softmax numerators (the largest 1, masked columns 0) and their sum.
-    @inline(__always)
-    static func exponentials(_ row: UnsafeMutablePointer<Float>, columns: Int, visible first: Range<Int>, _ second: Range<Int>,
-                             avx512: Bool = ReducedRows.avx512) -> Float {
-        avx512 ? RowKernelsAVX512.exponentials(row, columns: columns, visible: first, second)
-            : RowKernels.exponentials(row, columns: columns, visible: first, second)
-    }
-
     /// `RowKernels.quantizeSymmetric`: a row to s8 with its own scale, and the sum of its values.
     @inline(__always)
     static func quantizeSymmetric(_ x: UnsafePointer<Float>, count: Int, qmax: Int, into q: UnsafeMutablePointer<Int8>,
@@ -148,11 +140,5 @@ enum ReducedRows {
                                              columnSums: columnSums, visible: first, second, valueScales: valueScales, row: row, into: u)
             : RowKernels.probabilities(acc, columns: columns, rowScale: rowScale, rowZero: rowZero, columnScales: columnScales,
                                        columnSums: columnSums, visible: first, second, valueScales: valueScales, row: row, into: u)
-    }
-
-    /// `RowKernels.multiply`: `x[i] *= y[i]`.
-    @inline(__always)
-    static func multiply(_ x: UnsafeMutablePointer<Float>, by y: UnsafePointer<Float>, count: Int, avx512: Bool = ReducedRows.avx512) {
-        if avx512 { RowKernelsAVX512.multiply(x, by: y, count: count) } else { RowKernels.multiply(x, by: y, count: count) }
     }
 }
