@@ -52,7 +52,9 @@ import Testing
         return try condition()
     }
 
-    static func freePort() -> Int { Int.random(in: 20000...40000) }
+    /// A loopback port the kernel has just given out as free (a random one collided, now and then, with
+    /// a port another test's server or an outgoing connection held: pard then failed to bind /metrics).
+    static func freePort() -> Int { MosquittoBroker.freePort() }
 
     /// `GET path` on loopback (the server closes the connection after the response); the body.
     static func httpGet(port: Int, path: String) -> String? { httpGetWithStatus(port: port, path: path)?.body }
