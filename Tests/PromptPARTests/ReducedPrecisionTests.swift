@@ -29,6 +29,9 @@ import Testing
             let attention = p == .int8 && OneDNNAttention.int8 ? "int8" : p != .fp32 && OneDNNAttention.bf16 ? "bf16"
                 : p == .fp32 && !OneDNN.fp32OnOneDNN ? "openblas" : "fp32"
             #expect(model.attention == attention, "\(p) on \(OneDNN.isaName)")
+            // With int8 attention products the prompted blocks take their prompt rows' q, k, v made at load.
+            let made = model.vision.promptQKV.map { $0 != nil }, depth = model.config.promptDepth
+            #expect(depth > 0 && made == (0..<model.config.visionLayers).map { attention == "int8" && $0 < depth }, "\(made)")
             // The layers around the blocks: int8 in an int8 model with 8-bit weights; else fp32, on oneDNN
             // where the vision blocks run there and it has brgemm fp32.
             let around: ReducedKind? = p == .int8 && Int8Quant.weightQMax == 127 ? .int8
@@ -133,13 +136,10 @@ import Testing
     /// attention (its queries compacted) and with the attention of every row, for both activations.
     @Test(arguments: [(Activation.quickGELU, true), (.quickGELU, false), (.gelu, true)])
     func fusedInt8BlockOfLiveRowsMatchesEveryRow(_ activation: Activation, _ int8Attention: Bool) throws {
-        let w = 64, heads = 4, hidden = 256, batch = 3
-        let config = LiveRowsBlockTests.prompted(width: w)
-        let seq = config.tokens
-        let live = try #require(LiveRows.beforePrompts(config))
-        OneDNN.setThreads(2)
+        let (w, hidden, batch) = (64, 256, 3)
         var rng = SplitMix(seed: 9)
-        var block = try Self.randomBlock(width: w, heads: heads, hidden: hidden, activation: activation, rng: &rng)
+        var (config, live, block) = try Self.promptedInt8Block(activation, rng: &rng)
+        let seq = config.tokens
         block.attentionInBF16 = int8Attention ? false : OneDNNAttention.bf16
         block.attentionInInt8 = int8Attention && OneDNN.hasAVX2
         let start = (0..<(batch * seq * w)).map { _ in rng.float(in: -2...2) }
@@ -166,6 +166,53 @@ import Testing
         #expect(liveDiff == 0, "live rows differ by up to \(liveDiff) (\(OneDNN.isaName), int8 attention \(block.attentionInInt8))")
         #expect(deadChanged == 0, "\(deadChanged) values of dead rows written")
         #expect(Self.maxDiff(some, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+    }
+
+    /// With the prompt rows' q, k and v made once (`PromptQKV8`; the same prompts in every sequence, as
+    /// the vision encoder inserts them), `forwardInt8` computes LayerNorm 1 and qkv for the other rows
+    /// only and gives the block's results bit for bit: every row, and the live rows with `live`.
+    @Test(arguments: [Activation.quickGELU, .gelu])
+    func fusedInt8BlockWithPromptRowsMadeOnceMatches(_ activation: Activation) throws {
+        guard OneDNN.hasAVX2 else { return }
+        let (w, hidden, batch) = (64, 256, 3)
+        var rng = SplitMix(seed: 13)
+        var (config, others, block) = try Self.promptedInt8Block(activation, rng: &rng)
+        let seq = config.tokens
+        block.attentionInInt8 = true
+        let prompts = (0..<(config.prompts * w)).map { _ in rng.float(in: -2...2) }
+        var start = (0..<(batch * seq * w)).map { _ in rng.float(in: -2...2) }
+        let positions = (0..<seq).filter { others.index[$0] < 0 }
+        for b in 0..<batch {
+            for (i, j) in positions.enumerated() { for k in 0..<w { start[(b * seq + j) * w + k] = prompts[i * w + k] } }
+        }
+        let made = prompts.withUnsafeBufferPointer { PromptQKV8(block: block, prompts: $0.baseAddress!, others: others) }
+        #expect(made.positions == positions && positions.count == config.prompts)
+        let mask = AttentionMask.visual(prompts: config.prompts, regions: config.regions, grid: config.grid)
+        for live in [nil, others] as [LiveRows?] {
+            func run(_ given: PromptQKV8?) -> [Float] {
+                Self.run(block, start, batch: batch, seq: seq, hidden: hidden) {
+                    block.forward($0, batch: batch, seq: seq, mask: mask, live: live, prompts: given, scratch: $1)
+                }
+            }
+            let computed = run(nil), taken = run(made)
+            var differ = 0
+            for b in 0..<batch {
+                for t in 0..<seq where live.map({ $0.index[t] >= 0 }) ?? true {
+                    for k in 0..<w where taken[(b * seq + t) * w + k].bitPattern != computed[(b * seq + t) * w + k].bitPattern { differ += 1 }
+                }
+            }
+            #expect(differ == 0, "\(differ) values differ (live rows only: \(live != nil), \(OneDNN.isaName))")
+            #expect(Self.maxDiff(taken, start, m: batch * seq, n: w, ld: w).diff > 0.01, "the block changed nothing")
+        }
+    }
+
+    /// The small prompted layout (`LiveRowsBlockTests.prompted`, width 64), its rows that are not prompts,
+    /// and a random int8 block for it (4 heads, hidden 256), on two threads.
+    static func promptedInt8Block(_ activation: Activation, rng: inout SplitMix) throws -> (ModelConfig, LiveRows, TransformerBlock) {
+        let config = LiveRowsBlockTests.prompted(width: 64)
+        let live = try #require(LiveRows.beforePrompts(config))
+        OneDNN.setThreads(2)
+        return (config, live, try randomBlock(width: 64, heads: 4, hidden: 256, activation: activation, rng: &rng))
     }
 
     /// A block of random layers (`width`, `hidden`; int8, or `kind`: nil for fp32) whose attention runs

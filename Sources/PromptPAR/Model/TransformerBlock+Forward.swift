@@ -10,13 +10,15 @@ extension TransformerBlock {
     /// (the next layer's prompts overwrite them).
     ///
     /// A block of int8 layers computing every row takes `forwardInt8` (the same results in fewer
-    /// passes) unless `fusedInt8` is false (tests compare the two).
+    /// passes; there `prompts` spares LayerNorm 1 and qkv of the prompt rows) unless `fusedInt8` is
+    /// false (tests compare the two).
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask,
-                 outputRows: Range<Int>? = nil, live: LiveRows? = nil, scratch s: BlockScratch, fusedInt8: Bool = true) {
+                 outputRows: Range<Int>? = nil, live: LiveRows? = nil, prompts: PromptQKV8? = nil, scratch s: BlockScratch,
+                 fusedInt8: Bool = true) {
         let w = width
         let rows = outputRows ?? 0..<seq
         if fusedInt8, rows == 0..<seq, let layers = int8Layers {
-            return forwardInt8(x, batch: batch, seq: seq, mask: mask, live: live, scratch: s, layers: layers)
+            return forwardInt8(x, batch: batch, seq: seq, mask: mask, live: live, prompts: prompts, scratch: s, layers: layers)
         }
         if rows == 0..<seq, let live {
             return forward(x, batch: batch, seq: seq, mask: mask, live: live, scratch: s)

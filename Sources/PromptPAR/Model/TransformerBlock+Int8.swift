@@ -23,9 +23,11 @@ extension TransformerBlock {
     ///    floats, is never written); fc2's products added to `x` with bias.
     ///
     /// With `live`, steps 2 and 3 compute the live rows of each sequence only (their queries; keys and
-    /// values come from every row); the other rows of `x` are left as they were (here).
+    /// values come from every row); the other rows of `x` are left as they were (here). With `prompts`
+    /// (and int8 attention products), step 1 computes the rows that are not prompts only and takes the
+    /// prompt rows' q, k and v from `prompts` (the same bits: they are the same for every image).
     func forwardInt8(_ x: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mask: AttentionMask, live: LiveRows? = nil,
-                     scratch s: BlockScratch,
+                     prompts: PromptQKV8? = nil, scratch s: BlockScratch,
                      layers: (qkv: ReducedWeights, attnOut: ReducedWeights, fc1: ReducedWeights, fc2: ReducedWeights)) {
         let w = width, hidden = self.hidden, all = batch * seq
         precondition(live.map { $0.seq == seq && $0.count > 0 } ?? true, "forwardInt8: live rows of another sequence length")
@@ -45,18 +47,29 @@ extension TransformerBlock {
         let qBytes = ((w * all + 63) & ~63) + ((all * 8 + 63) & ~63)
         let base = buffers.reserve(qBytes + ((hidden * all + 63) & ~63) + all * 8)
         let q = rows(at: 0, k: w), h = rows(at: qBytes, k: hidden)
-        let qkvPieces = layers.qkv.pieces(m: all)
+        // With int8 attention products, qkv's rows go straight into q, k and v quantised per (token, head)
+        // in `wide` (`PackedQKV8`).
+        let packed8: OneDNNAttention.PackedQKV8? = attentionInInt8 && !attentionInBF16
+            && OneDNNAttention.int8Products(seq: seq, m: live?.count ?? seq, headDim: headDim) != nil
+            ? OneDNNAttention.PackedQKV8(UnsafeMutableRawPointer(s.wide), batch: batch, seq: seq, heads: heads, headDim: headDim,
+                                         live: live) : nil
+        /// The rows step 1 computes: all but the prompts where their q, k, v are given.
+        let computed = packed8 != nil ? prompts?.others : nil
+        precondition(computed.map { $0.seq == seq } ?? true, "forwardInt8: prompt rows of another sequence length")
+        let firstRows = batch * (computed?.count ?? seq)
+        @inline(__always) func source(_ c: Int) -> Int { computed.map { $0.row(c) } ?? c }
+        let qkvPieces = layers.qkv.pieces(m: firstRows)
         let attnOutPieces = layers.attnOut.pieces(m: kept)
         let fc1Pieces = layers.fc1.pieces(m: kept), fc2Pieces = layers.fc2.pieces(m: kept)
         let scratchBytes = [qkvPieces, attnOutPieces, fc1Pieces, fc2Pieces].map(\.scratchBytes).max() ?? 0
 
-        /// Rows `rows` of `q` = those of `x` (the live ones with `kept`) through `norm`, quantised.
-        func normalisedAndQuantised(_ norm: LayerNorm, _ rows: Range<Int>, kept: Bool) {
+        /// Rows `rows` of `q` = rows `from(r)` of `x` through `norm`, quantised.
+        func normalisedAndQuantised(_ norm: LayerNorm, _ rows: Range<Int>, from: (Int) -> Int) {
             norm.gamma.withUnsafeBufferPointer { g in
                 norm.beta.withUnsafeBufferPointer { b in
                     Self.withRow(w) { normed in
                         for r in rows {
-                            Elementwise.layerNorm(x + (kept ? row(r) : r) * w, ldx: w, rows: 1, n: w, gamma: g.baseAddress!,
+                            Elementwise.layerNorm(x + from(r) * w, ldx: w, rows: 1, n: w, gamma: g.baseAddress!,
                                                   beta: b.baseAddress!, eps: norm.eps, out: normed, ldo: w)
                             q.store(normed, row: r)
                         }
@@ -76,30 +89,25 @@ extension TransformerBlock {
         }
 
         // 1. qkv(ln1(x)). Where the attention runs on oneDNN, qkv's rows go straight into its packed
-        // q, k, v (bf16 on AMX) in `wide`: no fp32 qkv rows through memory.
+        // q, k, v in `wide` (int8 above; else bf16 on AMX, or fp32): no fp32 qkv rows through memory.
         let scale = 1 / Float(headDim).squareRoot(), bf16 = attentionInBF16
         let packed = OneDNNAttention.batchProducts(seq: seq, headDim: headDim, scale: scale, bf16: bf16) != nil
             ? UnsafeMutableRawPointer(s.wide) : nil
-        // Or, with int8 attention products, q, k and v quantised per (token, head) in `wide`.
-        let packed8: OneDNNAttention.PackedQKV8? = attentionInInt8 && !bf16
-            && OneDNNAttention.int8Products(seq: seq, m: live?.count ?? seq, headDim: headDim) != nil
-            ? OneDNNAttention.PackedQKV8(UnsafeMutableRawPointer(s.wide), batch: batch, seq: seq, heads: heads, headDim: headDim,
-                                         live: live) : nil
         precondition(packed8 == nil
                      || OneDNNAttention.PackedQKV8.bytes(batch: batch, seq: seq, heads: heads, headDim: headDim) <= all * max(3 * w, hidden) * 4,
                      "int8 attention: q, k, v do not fit the block's scratch")
         let qmax = Int8Quant.weightQMax
-        ReducedWeights.forEachPiece(m: all) { rows in
+        ReducedWeights.forEachPiece(m: firstRows) { rows in
             let scratch = pool.take()
             defer { pool.give(scratch) }
-            normalisedAndQuantised(norm1, rows, kept: false)
+            normalisedAndQuantised(norm1, rows, from: source)
             let acc = layers.qkv.int8Piece(rows, of: qkvPieces, a: q, scratch: scratch.reserve(scratchBytes))
             qkv.bias.withUnsafeBufferPointerOrNil { bias in
                 if let packed8 {
                     Self.withRow(3 * w) { row in
                         for r in rows {
                             layers.qkv.dequantize(acc + (r - rows.lowerBound) * 3 * w, row: r, of: q, beta: 0, bias: bias, into: row)
-                            packed8.store(row, row: r, qmax: qmax)
+                            packed8.store(row, row: source(r), qmax: qmax)
                         }
                     }
                     return
@@ -136,6 +144,9 @@ extension TransformerBlock {
                 }
             }
         }
+        if let prompts, let packed8, computed != nil {
+            for b in 0..<batch { prompts.copy(into: packed8, batch: b) }
+        }
         // 2. The attention into `normed`: with int8 products, of the live rows only (`[kept, w]`).
         if let packed8 {
             let done = OneDNNAttention.runBatchInt8(packed8, scale: scale, mask: mask, out: s.normed)
@@ -155,7 +166,7 @@ extension TransformerBlock {
             let work = scratch.reserve(scratchBytes)
             for r in rows { q.store(s.normed + (attentionKept ? r : row(r)) * w, row: r) }
             residual(layers.attnOut, attnOut, attnOutPieces, rows, input: q, scratch: work)
-            normalisedAndQuantised(norm2, rows, kept: true)
+            normalisedAndQuantised(norm2, rows, from: row)
             let acc = layers.fc1.int8Piece(rows, of: fc1Pieces, a: q, scratch: work)
             fc1.bias.withUnsafeBufferPointerOrNil { bias in
                 Self.withRow(hidden) { row in

@@ -26,6 +26,9 @@ public struct VisionEncoder: Sendable {
     let mask: AttentionMask
     /// The rows a block followed by a prompted layer computes (`LiveRows.beforePrompts`).
     let beforePrompts: LiveRows?
+    /// Per block `l < V`: its prompt rows' q, k and v, where it is int8 with int8 attention products
+    /// (`PromptQKV8`, made at load); nil elsewhere.
+    let promptQKV: [PromptQKV8?]
 
     init(config: ModelConfig, patchEmbed: Linear, classEmbedding: [Float], positionalEmbedding: [Float],
          partEmbedding: [Float], lnPre: LayerNorm, blocks: [TransformerBlock], prompts: [Float], projection: Projection) {
@@ -41,7 +44,15 @@ public struct VisionEncoder: Sendable {
         mask = config.visualMask && config.regions > 0
             ? .visual(prompts: config.prompts, regions: config.regions, grid: config.grid, overlapRows: config.overlapRows)
             : .full(rows: config.tokens, columns: config.tokens)
-        beforePrompts = LiveRows.beforePrompts(config)
+        let others = LiveRows.beforePrompts(config)
+        beforePrompts = others
+        promptQKV = blocks.enumerated().map { layer, block -> PromptQKV8? in
+            guard layer < config.promptDepth, let others, block.int8Layers != nil, block.attentionInInt8, !block.attentionInBF16,
+                  OneDNNAttention.int8Products(seq: config.tokens, m: others.count, headDim: block.headDim) != nil else { return nil }
+            return prompts.withUnsafeBufferPointer {
+                PromptQKV8(block: block, prompts: $0.baseAddress! + layer * config.prompts * config.visionWidth, others: others)
+            }
+        }
     }
 
     /// Buffers of one forward pass for up to `batch` images.
@@ -116,7 +127,7 @@ public struct VisionEncoder: Sendable {
         for (layer, block) in blocks.enumerated() {
             if layer < c.promptDepth { insertPrompts(layer: layer, into: bu.x, batch: batch) }
             block.forward(bu.x, batch: batch, seq: t, mask: mask, live: layer + 1 < c.promptDepth ? beforePrompts : nil,
-                          scratch: bu.scratch)
+                          prompts: promptQKV[layer], scratch: bu.scratch)
         }
 
         // 4. No ln_post: every token times proj.
