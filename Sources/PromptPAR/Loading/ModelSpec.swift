@@ -39,7 +39,7 @@ public struct ModelSpec: Sendable, Equatable {
         ///   (a 4096x1024 product of 1200 rows: ~550 GFLOP/s AMX-INT8, ~410 AMX-BF16, ~105 fp32);
         /// - AVX512-BF16 + VNNI without AMX (that Xeon with the ISA forced): int8 0.65, bf16 0.35 — oneDNN
         ///   2.6's AVX512-BF16 matmul is slower than fp32 there; on an AMD EPYC Zen 4 (the same flags, no
-        ///   AMX) bf16 pays (4.02 against fp32's 2.26) but int8 is faster still (7.14): int8 either way;
+        ///   AMX) bf16 pays (4.38 against fp32's 2.48) but int8 is faster still (8.38): int8 either way;
         /// - AVX2 only (OpenBLAS `Haswell`): int8 (7-bit weights) 0.40, fp32 0.28 — int8 pays there too;
         /// - no AVX2 (or no oneDNN CPU engine): fp32.
         public var resolved: Precision {
